@@ -1,0 +1,143 @@
+"""Database access: connections and the forward-only schema migrations."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+import psycopg
+
+from fleetcare.errors import MigrationError, TransientError
+
+log = logging.getLogger("fleetcare.db")
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+# Any constant works; it only has to be the same in every Fleetcare process.
+_MIGRATION_LOCK = 0x0F1EE7CA
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+def connect(url: str, *, autocommit: bool = False, timescaledb: str = "auto") -> psycopg.Connection:
+    """Open a psycopg connection, turning 'server not there' into a transient error."""
+    try:
+        conn = psycopg.connect(
+            url,
+            autocommit=autocommit,
+            application_name="fleetcare",
+            options=f"-c fleetcare.timescaledb={timescaledb}",
+        )
+    except psycopg.OperationalError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        raise TransientError(f"cannot connect to the database: {first}") from exc
+    return conn
+
+
+def load_migrations() -> list[Migration]:
+    """The migrations shipped in fleetcare/migrations and in each stage's migrations/ folder.
+
+    Versions are global across folders, so stages can add tables in their own rooms.
+    """
+    found: dict[int, Migration] = {}
+    for package in ("fleetcare.migrations", "features.migrations", "models.migrations",
+                    "scheduler.migrations", "ingest.migrations"):
+        try:
+            folder = resources.files(package)
+        except ModuleNotFoundError:
+            continue
+        for entry in folder.iterdir():
+            match = _MIGRATION_NAME.match(entry.name)
+            if not match:
+                continue
+            version = int(match.group(1))
+            if version in found:
+                raise MigrationError(
+                    f"two migrations share version {version:04d}: "
+                    f"{found[version].name} and {match.group(2)}"
+                )
+            found[version] = Migration(version, match.group(2), entry.read_text("utf-8"))
+    return [found[v] for v in sorted(found)]
+
+
+def upgrade(url: str, *, timescaledb: str = "auto") -> list[Migration]:
+    """Apply pending migrations in order, each in its own transaction; return those applied.
+
+    Safe to run twice and from several processes at once: an advisory lock serialises
+    upgraders, and a changed checksum of an applied migration is refused.
+    """
+    migrations = load_migrations()
+    applied_now: list[Migration] = []
+    with connect(url, autocommit=True, timescaledb=timescaledb) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK,))
+        try:
+            conn.execute(
+                """CREATE TABLE IF NOT EXISTS schema_migrations (
+                       version    integer PRIMARY KEY,
+                       name       text NOT NULL,
+                       checksum   text NOT NULL,
+                       applied_at timestamptz NOT NULL DEFAULT now())"""
+            )
+            done = {
+                row[0]: row[1]
+                for row in conn.execute("SELECT version, checksum FROM schema_migrations")
+            }
+            for migration in migrations:
+                if migration.version in done:
+                    if done[migration.version] != migration.checksum:
+                        raise MigrationError(
+                            f"migration {migration.version:04d}_{migration.name} was changed "
+                            "after it was applied; add a new migration instead"
+                        )
+                    continue
+                log.info("applying migration %04d_%s", migration.version, migration.name)
+                try:
+                    with conn.transaction():
+                        conn.execute(migration.sql)  # type: ignore[arg-type]
+                        conn.execute(
+                            "INSERT INTO schema_migrations (version, name, checksum) "
+                            "VALUES (%s, %s, %s)",
+                            (migration.version, migration.name, migration.checksum),
+                        )
+                except psycopg.Error as exc:
+                    raise MigrationError(
+                        f"migration {migration.version:04d}_{migration.name} failed: "
+                        f"{str(exc).strip().splitlines()[0]}"
+                    ) from exc
+                applied_now.append(migration)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
+    return applied_now
+
+
+def status(url: str) -> dict[str, object]:
+    """What the database holds: backend, applied migrations, pending ones."""
+    with connect(url) as conn:
+        version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
+        tsdb = conn.execute(
+            "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'"
+        ).fetchone()
+        exists = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()
+        applied = (
+            [r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY 1")]
+            if exists and exists[0]
+            else []
+        )
+    pending = [m.version for m in load_migrations() if m.version not in applied]
+    return {
+        "postgresql": version,
+        "timescaledb": tsdb[0] if tsdb else None,
+        "applied": applied,
+        "pending": pending,
+    }
