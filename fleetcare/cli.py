@@ -93,9 +93,11 @@ def db_status(ctx: click.Context, as_json: bool) -> None:
 
 def _register_stage_commands() -> None:
     """Each stage owns its commands in its own cli module; they are attached here."""
+    from fleetcare.bench import bench
     from fleetcare.demo import demo
 
     cli.add_command(demo)
+    cli.add_command(bench)
 
 
 _register_stage_commands()
