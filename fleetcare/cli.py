@@ -71,7 +71,8 @@ def db_upgrade(ctx: click.Context) -> None:
 
     with services(settings_of(ctx)) as svc:
         applied = svc.migrations_applied
-        click.echo(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
+        names = f": {', '.join(applied)}" if applied else ""
+        click.echo(f"applied {len(applied)} migration(s){names}")
 
 
 @db.command("status")

@@ -1,0 +1,5 @@
+"""`python -m fleetcare` is the same as the `fleetcare` command."""
+
+from fleetcare.cli import main
+
+main()
