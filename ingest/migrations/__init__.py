@@ -1,0 +1,1 @@
+"""Ingest schema migrations (versions 0100-0199), loaded by fleetcare.db."""

@@ -1,0 +1,125 @@
+"""The one path every message takes: envelope → machine check → decode → route → write.
+
+The MQTT subscriber, the direct path (``ingest.direct``) and the importer all call
+``Pipeline.process``; only where the messages come from differs.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+
+from ingest.decode import UNKNOWN_MACHINE, Batch, Decoder, dead_letter
+from ingest.writer import Writer, WriteResult
+
+
+class MachineCache:
+    """Known machine ids. A miss asks the database once per batch for all missing ids,
+    so a machine registered a moment ago is found and unknown ids cost one query."""
+
+    def __init__(self) -> None:
+        self._known: set[str] = set()
+
+    def unknown(self, conn: psycopg.Connection, ids: Iterable[str]) -> set[str]:
+        missing = set(ids) - self._known
+        if not missing:
+            return missing
+        found = {row[0] for row in conn.execute(
+            "SELECT machine_id FROM machines WHERE machine_id = ANY(%s)", (list(missing),))}
+        self._known |= found
+        return missing - found
+
+
+@dataclass
+class Counts:
+    """Totals over one or more batches (what ``ingest_messages`` returns)."""
+
+    messages: int = 0
+    rows: int = 0                       # valid rows offered to the database
+    stored: Counter[str] = field(default_factory=Counter)       # stream -> new rows
+    duplicates: Counter[str] = field(default_factory=Counter)   # stream -> already stored
+    dead_letters: Counter[str] = field(default_factory=Counter)  # reason -> count
+    meter_resets: int = 0
+    batches: int = 0
+
+    @property
+    def stored_total(self) -> int:
+        return sum(self.stored.values())
+
+    @property
+    def duplicates_total(self) -> int:
+        return sum(self.duplicates.values())
+
+    @property
+    def dead_letters_total(self) -> int:
+        return sum(self.dead_letters.values())
+
+    def add(self, batch: Batch, result: WriteResult) -> None:
+        self.messages += batch.messages
+        self.rows += batch.rows
+        self.stored.update(result.stored)
+        self.duplicates.update(result.duplicates)
+        self.dead_letters.update(row[3] for row in batch.dead_letters)
+        self.meter_resets += result.meter_resets
+        self.batches += 1
+
+    def merge(self, other: Counts) -> None:
+        self.messages += other.messages
+        self.rows += other.rows
+        self.stored.update(other.stored)
+        self.duplicates.update(other.duplicates)
+        self.dead_letters.update(other.dead_letters)
+        self.meter_resets += other.meter_resets
+        self.batches += other.batches
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"messages": self.messages, "rows": self.rows, "stored": dict(self.stored),
+                "duplicates": dict(self.duplicates), "dead_letters": dict(self.dead_letters),
+                "meter_resets": self.meter_resets, "batches": self.batches}
+
+
+class Pipeline:
+    """Decoder + machine cache + writer on one connection."""
+
+    def __init__(self, conn: psycopg.Connection, *, decoder: Decoder | None = None,
+                 machines: MachineCache | None = None) -> None:
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            raise ValueError("ingest needs a connection outside any transaction")
+        self.conn = conn
+        self.decoder = decoder or Decoder()
+        self.machines = machines or MachineCache()
+        self.writer = Writer(conn)
+
+    def decode(self, messages: Sequence[tuple[str, bytes]],
+               received_at: datetime | None = None) -> Batch:
+        """Turn messages into rows and dead letters (reads only the machines table)."""
+        received_at = received_at or datetime.now(UTC)
+        decoder = self.decoder
+        batch = Batch(messages=len(messages))
+        accepted: list[tuple[str, str, str, bytes]] = []
+        for topic, payload in messages:
+            envelope = decoder.check_envelope(topic, payload, received_at, batch)
+            if envelope is not None:
+                accepted.append((topic, envelope[0], envelope[1], payload))
+        unknown = self.machines.unknown(self.conn, {m for _, m, _, _ in accepted})
+        if self.conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS:
+            self.conn.commit()  # a non-autocommit connection began one for the read-only lookup
+        for topic, machine_id, stream, payload in accepted:
+            if machine_id in unknown:
+                batch.dead_letters.append(dead_letter(
+                    received_at, decoder.source, topic, UNKNOWN_MACHINE,
+                    f"machine {machine_id!r} is not in the machines table", payload))
+            else:
+                decoder.decode(topic, machine_id, stream, payload, received_at, batch)
+        return batch
+
+    def process(self, messages: Sequence[tuple[str, bytes]],
+                received_at: datetime | None = None) -> tuple[Batch, WriteResult]:
+        """Decode and store one batch in one transaction; committed when this returns."""
+        batch = self.decode(messages, received_at)
+        return batch, self.writer.write(batch)

@@ -1,0 +1,76 @@
+-- Named statements of the ingest writer. Each block starts with `-- name: <name>`
+-- and a one-line description.
+
+-- name: create_staging
+-- Per-connection staging tables, emptied at every commit (ON COMMIT DELETE ROWS
+-- truncates in place, so they neither bloat nor churn the catalogue).
+CREATE TEMP TABLE IF NOT EXISTS ingest_stage_telemetry
+    (LIKE telemetry INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS ingest_stage_faults
+    (LIKE fault_codes INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS ingest_stage_service
+    (LIKE service_records INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS ingest_reset_span (
+    machine_id text NOT NULL, lo timestamptz NOT NULL, hi timestamptz NOT NULL
+) ON COMMIT DELETE ROWS;
+
+-- name: merge_telemetry
+-- New readings only; a redelivered or re-uploaded (machine, seq, ts) is skipped.
+INSERT INTO telemetry (machine_id, seq, ts, arrived_at, received_at, engine_hours, idle_hours,
+                       fuel_used_l, lat, lon, coolant_temp_c, hydraulic_oil_temp_c,
+                       engine_load_pct, hydraulic_pressure_bar)
+SELECT machine_id, seq, ts, arrived_at, received_at, engine_hours, idle_hours, fuel_used_l,
+       lat, lon, coolant_temp_c, hydraulic_oil_temp_c, engine_load_pct, hydraulic_pressure_bar
+FROM ingest_stage_telemetry
+ON CONFLICT DO NOTHING;
+
+-- name: merge_faults
+-- New fault codes only.
+INSERT INTO fault_codes (machine_id, seq, ts, arrived_at, received_at, spn, fmi, oc, active)
+SELECT machine_id, seq, ts, arrived_at, received_at, spn, fmi, oc, active
+FROM ingest_stage_faults
+ON CONFLICT DO NOTHING;
+
+-- name: merge_service
+-- New work orders only (service_records is keyed by (machine_id, seq)).
+INSERT INTO service_records (machine_id, seq, ts, arrived_at, received_at, work_order, kind,
+                             components, parts, downtime_h, cost_cny, engine_hours,
+                             station_id, technician, source)
+SELECT machine_id, seq, ts, arrived_at, received_at, work_order, kind, components, parts,
+       downtime_h, cost_cny, engine_hours, station_id, technician, source
+FROM ingest_stage_service
+ON CONFLICT DO NOTHING;
+
+-- name: reset_span
+-- Per machine in the batch, the event-time span whose meter resets the new readings can
+-- change: from the reading before the batch's earliest to the one after its latest.
+INSERT INTO ingest_reset_span (machine_id, lo, hi)
+SELECT b.machine_id,
+       coalesce((SELECT p.ts FROM telemetry p
+                 WHERE p.machine_id = b.machine_id AND p.ts < b.lo
+                 ORDER BY p.ts DESC LIMIT 1), b.lo),
+       coalesce((SELECT n.ts FROM telemetry n
+                 WHERE n.machine_id = b.machine_id AND n.ts > b.hi
+                 ORDER BY n.ts LIMIT 1), b.hi)
+FROM (SELECT machine_id, min(ts) AS lo, max(ts) AS hi
+      FROM ingest_stage_telemetry GROUP BY machine_id) b;
+
+-- name: reset_delete
+-- Forget the resets recorded inside those spans; reset_insert finds them again.
+DELETE FROM meter_resets m
+USING ingest_reset_span s
+WHERE m.machine_id = s.machine_id AND m.ts > s.lo AND m.ts <= s.hi;
+
+-- name: reset_insert
+-- Every backwards step of the hour meter inside the spans, by event time.
+INSERT INTO meter_resets (machine_id, ts, hours_before, hours_after)
+SELECT machine_id, ts, before, engine_hours
+FROM (
+    SELECT t.machine_id, t.ts, t.engine_hours, s.lo,
+           lag(t.engine_hours) OVER (PARTITION BY t.machine_id ORDER BY t.ts, t.seq) AS before
+    FROM ingest_reset_span s
+    JOIN telemetry t ON t.machine_id = s.machine_id AND t.ts >= s.lo AND t.ts <= s.hi
+) steps
+WHERE engine_hours < before AND ts > lo
+ON CONFLICT (machine_id, ts) DO UPDATE
+    SET hours_before = excluded.hours_before, hours_after = excluded.hours_after;
