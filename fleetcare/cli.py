@@ -100,6 +100,11 @@ def _register_stage_commands() -> None:
     cli.add_command(demo)
     cli.add_command(bench)
 
+    from scheduler.cli import jobs_group, scheduler_command
+
+    cli.add_command(scheduler_command)
+    cli.add_command(jobs_group)
+
 
 _register_stage_commands()
 
