@@ -1,0 +1,150 @@
+"""Shared helpers of the ingest tests: machines, payloads, a broker, publishing, counting.
+
+No tests here; the ingest test modules import from it. Payloads are built from the
+schema's fields so these tests do not depend on the simulator.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import paho.mqtt.client as mqtt
+import psycopg
+import pytest
+
+from fleetcare.settings import mqtt_host_port
+
+T0 = datetime(2024, 3, 1, tzinfo=UTC)
+
+
+def seed_machines(url: str, machine_ids: list[str]) -> None:
+    """Register machines (and the one region they need) so ingest knows them."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO regions (region_id, name, market, climate, lat, lon) "
+            "VALUES ('t-east', 'Test East', 'growth', 'south', 31.2, 121.5) "
+            "ON CONFLICT DO NOTHING")
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO machines (machine_id, model, product_line, region_id, "
+                "delivery_date) VALUES (%s, 'ZY210', 'crawler_excavator', 't-east', "
+                "'2023-01-01') ON CONFLICT DO NOTHING",
+                [(m,) for m in machine_ids])
+
+
+def machine_ids(n: int, prefix: str = "M") -> list[str]:
+    return [f"{prefix}{i:05d}" for i in range(n)]
+
+
+def reading(machine_id: str, seq: int, *, hours: float | None = None,
+            ts: datetime | None = None, **extra: object) -> dict[str, object]:
+    """One valid telemetry record (a reading every 3 hours, 2 engine hours each)."""
+    ts = ts or T0 + timedelta(hours=3 * seq)
+    rec: dict[str, object] = {
+        "machine_id": machine_id, "seq": seq, "ts": ts.isoformat(),
+        "sent_at": (ts + timedelta(seconds=5)).isoformat(),
+        "engine_hours": round(100.0 + 2.0 * seq if hours is None else hours, 3),
+        "idle_hours": round(20.0 + 0.4 * seq, 3), "fuel_used_l": round(1000 + 30.5 * seq, 2),
+        "lat": 31.2, "lon": 121.5, "coolant_temp_c": 85.5, "hydraulic_oil_temp_c": 55.0,
+        "engine_load_pct": 62.0, "hydraulic_pressure_bar": 280.0,
+    }
+    rec.update(extra)
+    return rec
+
+
+def fault(machine_id: str, seq: int, **extra: object) -> dict[str, object]:
+    ts = T0 + timedelta(hours=3 * seq, minutes=7)
+    rec: dict[str, object] = {"machine_id": machine_id, "seq": seq, "ts": ts.isoformat(),
+                              "spn": 110, "fmi": 0, "oc": 3, "active": True}
+    rec.update(extra)
+    return rec
+
+
+def service(machine_id: str, seq: int, **extra: object) -> dict[str, object]:
+    ts = T0 + timedelta(days=seq, hours=2)
+    rec: dict[str, object] = {
+        "machine_id": machine_id, "seq": seq, "ts": ts.isoformat(), "kind": "preventive",
+        "work_order": f"WO-{machine_id}-{seq}", "components": ["engine"],
+        "parts": [{"part": "oil_filter", "qty": 1}], "downtime_h": 2.5, "cost_cny": 1200.5,
+        "engine_hours": 500.0, "station_id": "S1", "technician": "T1"}
+    rec.update(extra)
+    return rec
+
+
+def topic(machine_id: str, stream: str = "telemetry") -> str:
+    return f"fleet/v1/{machine_id}/{stream}"
+
+
+def encode(obj: object) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def telemetry_messages(machines: list[str], per_machine: int, *, array: int = 1,
+                       start_seq: int = 0) -> list[tuple[str, bytes]]:
+    """Messages of `per_machine` readings each, grouped `array` readings per payload."""
+    out = []
+    for seq0 in range(start_seq, start_seq + per_machine, array):
+        for m in machines:
+            recs = [reading(m, s) for s in range(seq0, min(seq0 + array,
+                                                           start_seq + per_machine))]
+            out.append((topic(m), encode(recs if array > 1 else recs[0])))
+    return out
+
+
+def count(url: str, sql: str, *params: object) -> int:
+    with psycopg.connect(url) as conn:
+        return int(conn.execute(sql, params).fetchone()[0])  # type: ignore[index]
+
+
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1) -> bool:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())
+
+
+def publish_all(url: str, messages: list[tuple[str, bytes]], *, window: int = 500) -> None:
+    """Publish at QoS 1 and wait for every PUBACK, with a bounded window (paho's queue
+    silently refuses past 65,535 outstanding messages)."""
+    host, port = mqtt_host_port(url)
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
+                         client_id=f"test-pub-{uuid.uuid4().hex[:8]}", clean_session=True)
+    client.max_inflight_messages_set(100)
+    client.max_queued_messages_set(0)
+    done = threading.Semaphore(window)
+    client.on_publish = lambda *a: done.release()
+    client.connect(host, port, keepalive=30)
+    client.loop_start()
+    try:
+        infos = []
+        for t, payload in messages:
+            done.acquire()
+            info = client.publish(t, payload, qos=1)
+            assert info.rc == mqtt.MQTT_ERR_SUCCESS, info.rc
+            infos.append(info)
+        for info in infos:
+            info.wait_for_publish(timeout=60)
+            assert info.is_published()
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+@pytest.fixture
+def broker() -> Iterator[object]:
+    """Our own Mosquitto with the project config on a free port (never the machine's)."""
+    from fleetcare.embedded import start_mosquitto
+
+    mq = start_mosquitto()
+    try:
+        yield mq
+        assert not mq.dropped_messages(), "Mosquitto dropped messages"
+    finally:
+        mq.close()
