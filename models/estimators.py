@@ -1,0 +1,205 @@
+"""The estimators of the risk model, each a proper scikit-learn estimator.
+
+``FrameColumns`` fixes the column order and the categories seen at fit, so the
+gradient-boosting model's native categorical support sees the same codes at predict
+time; ``PerComponentClassifier`` fits one clone of an estimator per component, the
+alternative to one model with the component as a feature.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+from models.layout import COMPONENT_COL
+
+# Chosen on the synthetic fleet and the demo fleet: shallow-ish trees and many rows per
+# leaf, because positives are rare (a few % of component-days) and neighbouring days of
+# one machine are nearly copies of each other.
+DEFAULT_HGB: dict[str, Any] = {
+    "learning_rate": 0.06,
+    "max_iter": 250,
+    "max_leaf_nodes": 31,
+    "min_samples_leaf": 100,
+    "l2_regularization": 1.0,
+    "max_bins": 255,
+    "early_stopping": False,
+    "random_state": 0,
+}
+
+
+class FrameColumns(TransformerMixin, BaseEstimator):
+    """Select `columns` in a fixed order; categorical columns get the categories seen at fit.
+
+    Unknown categories at predict time become missing values (the boosting model sends
+    them down its missing-value branch) instead of raising. Booleans become 0/1 floats.
+
+    Parameters
+    ----------
+    columns : sequence of str or None
+        Columns to keep, in this order; None keeps all columns seen at fit.
+    categorical : sequence of str or None
+        Columns to treat as categories; None means object, string and category dtypes.
+    """
+
+    def __init__(self, columns: list[str] | tuple[str, ...] | None = None,
+                 categorical: list[str] | tuple[str, ...] | None = None) -> None:
+        self.columns = columns
+        self.categorical = categorical
+
+    def fit(self, X: pd.DataFrame, y: object = None) -> FrameColumns:
+        X = _as_frame(X)
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.n_features_in_ = X.shape[1]
+        cols = list(self.columns) if self.columns is not None else list(X.columns)
+        missing = [c for c in cols if c not in X.columns]
+        if missing:
+            raise ValueError(f"columns missing from the frame: {missing[:5]}")
+        if self.categorical is None:
+            cats = [c for c in cols if _is_categorical(X[c].dtype)]
+        else:
+            cats = [c for c in self.categorical if c in cols]
+        self.columns_ = cols
+        self.categories_ = {
+            c: sorted({str(v) for v in X[c].dropna().unique()}) for c in cats
+        }
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        check_is_fitted(self, "columns_")
+        X = _as_frame(X, self.columns_)
+        missing = [c for c in self.columns_ if c not in X.columns]
+        if missing:
+            raise ValueError(f"columns missing from the frame: {missing[:5]}")
+        out = {}
+        for col in self.columns_:
+            values = X[col]
+            if col in self.categories_:
+                out[col] = pd.Categorical(values.astype("string").astype(object),
+                                          categories=self.categories_[col])
+            elif pd.api.types.is_bool_dtype(values.dtype):
+                out[col] = values.astype("float32").to_numpy(na_value=np.nan)
+            else:
+                out[col] = pd.to_numeric(values, errors="coerce").to_numpy(
+                    dtype=np.float32, na_value=np.nan)
+        return pd.DataFrame(out, index=X.index)
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        check_is_fitted(self, "columns_")
+        return np.asarray(self.columns_, dtype=object)
+
+
+class PerComponentClassifier(ClassifierMixin, BaseEstimator):
+    """One clone of `estimator` per value of the component column, rows routed by it.
+
+    Parameters
+    ----------
+    estimator : classifier
+        Fitted once per component on that component's rows (without the column itself).
+    component_col : str
+        The column naming the component of each row.
+    """
+
+    def __init__(self, estimator: BaseEstimator | None = None,
+                 component_col: str = COMPONENT_COL) -> None:
+        self.estimator = estimator
+        self.component_col = component_col
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray,
+            sample_weight: np.ndarray | None = None) -> PerComponentClassifier:
+        X = _as_frame(X)
+        y = np.asarray(y)
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.n_features_in_ = X.shape[1]
+        self.classes_ = np.unique(y)
+        base = self.estimator if self.estimator is not None else make_classifier()
+        groups = X[self.component_col].astype(str).to_numpy()
+        rest = X.drop(columns=[self.component_col])
+        self.estimators_: dict[str, BaseEstimator] = {}
+        # Components with too few failures to learn from fall back to the fleet base rate.
+        self.prior_ = float(np.mean(y == self.classes_[-1])) if len(y) else 0.0
+        self.priors_: dict[str, float] = {}
+        for comp in np.unique(groups):
+            mask = groups == comp
+            yc = y[mask]
+            self.priors_[comp] = float(np.mean(yc == self.classes_[-1]))
+            if len(np.unique(yc)) < 2 or (yc == self.classes_[-1]).sum() < 5:
+                continue
+            kwargs = {}
+            if sample_weight is not None:
+                kwargs[_weight_param(base)] = np.asarray(sample_weight)[mask]
+            self.estimators_[comp] = clone(base).fit(rest.loc[mask], yc, **kwargs)
+        return self
+
+    def decision_function(self, X: pd.DataFrame) -> np.ndarray:
+        """Log-odds of failure per row (the prior's log-odds for components without a model)."""
+        check_is_fitted(self, "estimators_")
+        X = _as_frame(X, self.feature_names_in_)
+        groups = X[self.component_col].astype(str).to_numpy()
+        rest = X.drop(columns=[self.component_col])
+        out = np.empty(len(X), dtype=float)
+        for comp in np.unique(groups):
+            mask = groups == comp
+            est = self.estimators_.get(comp)
+            if est is None:
+                prior = np.clip(self.priors_.get(comp, self.prior_), 1e-6, 1 - 1e-6)
+                out[mask] = np.log(prior / (1 - prior))
+            else:
+                out[mask] = _log_odds(est, rest.loc[mask])
+        return out
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        z = self.decision_function(X)
+        p = 1.0 / (1.0 + np.exp(-z))
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+
+
+def make_classifier(columns: list[str] | tuple[str, ...] | None = None,
+                    categorical: list[str] | tuple[str, ...] | None = None,
+                    **hgb: Any) -> Pipeline:
+    """FrameColumns -> HistGradientBoostingClassifier with native categorical splits."""
+    params = {**DEFAULT_HGB, **hgb}
+    return Pipeline([
+        ("columns", FrameColumns(columns, categorical)),
+        ("boost", HistGradientBoostingClassifier(categorical_features="from_dtype", **params)),
+    ])
+
+
+def log_odds(estimator: BaseEstimator, X: pd.DataFrame) -> np.ndarray:
+    """The estimator's log-odds of the positive class (before any calibration)."""
+    return _log_odds(estimator, X)
+
+
+def _log_odds(est: BaseEstimator, X: pd.DataFrame) -> np.ndarray:
+    if hasattr(est, "decision_function"):
+        return np.asarray(est.decision_function(X), dtype=float).reshape(-1)
+    p = np.clip(est.predict_proba(X)[:, 1], 1e-9, 1 - 1e-9)
+    return np.log(p / (1 - p))
+
+
+def _weight_param(est: BaseEstimator) -> str:
+    if isinstance(est, Pipeline):
+        return f"{est.steps[-1][0]}__sample_weight"
+    return "sample_weight"
+
+
+def _is_categorical(dtype: object) -> bool:
+    return (isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype)
+            or pd.api.types.is_object_dtype(dtype))
+
+
+def _as_frame(X: object, columns: object = None) -> pd.DataFrame:
+    if isinstance(X, pd.DataFrame):
+        return X
+    arr = np.asarray(X)
+    names = list(columns) if columns is not None and len(columns) == arr.shape[1] else None
+    return pd.DataFrame(arr, columns=names)
