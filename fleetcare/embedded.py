@@ -733,28 +733,59 @@ class MosquittoProcess(BrokerProcess):
         return [self.binary, "-c", str(self.config_path)]
 
 
+# Runs amqtt in a child process. amqtt's own script turns SIGINT into a KeyboardInterrupt
+# inside whatever callback runs; this shuts the broker down from a signal handler instead.
+# Its AnonymousAuthPlugin marks every session "anonymous", and amqtt queues nothing for an
+# offline anonymous session (persistent or not): AcceptAll lets everyone in without that.
+_AMQTT_RUNNER = """
+import asyncio, json, logging, signal, sys
+from amqtt.broker import Broker
+from amqtt.plugins.base import BaseAuthPlugin
+
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+logging.getLogger("transitions").setLevel(logging.WARNING)
+
+
+class AcceptAll(BaseAuthPlugin):
+    async def authenticate(self, *, session):
+        return True
+
+
+async def main():
+    with open(sys.argv[1]) as fh:
+        broker = Broker(json.load(fh))
+    await broker.start()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await broker.shutdown()
+
+asyncio.run(main())
+"""
+
+
 class AmqttProcess(BrokerProcess):
     """amqtt (pure Python) in a child process, for machines without Mosquitto.
 
-    Its queues are unbounded (nothing is dropped, memory grows instead), but it keeps
-    sessions in memory only: a restart loses persistent sessions and queued messages
-    (its SessionDBPlugin needs SQLAlchemy and stores no queued messages). 3-8x slower
-    than Mosquitto.
+    Persistent sessions queue QoS 1 messages while their client is offline, without a
+    limit (nothing is dropped; memory grows instead). But sessions live in memory only:
+    ``restart()`` or ``kill()`` loses them and their queued messages (amqtt's
+    SessionDBPlugin needs SQLAlchemy and does not store queued messages). No inflight
+    limit to configure. 3-8x slower than Mosquitto.
     """
 
     kind = "amqtt"
-    stop_signal = signal.SIGINT  # its script shuts the broker down on KeyboardInterrupt
 
     def _command(self) -> list[str]:
         config = {
             "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{self.port}"}},
             "session_expiry_interval": 14 * 24 * 3600,
-            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin":
-                        {"allow_anonymous": True}},
+            "plugins": {"__main__.AcceptAll": {}},
         }
-        path = self.data_dir / "amqtt.yaml"
-        path.write_text(json.dumps(config, indent=2))  # JSON is YAML
-        return [sys.executable, "-m", "amqtt.scripts.broker_script", "-c", str(path)]
+        path = self.data_dir / "amqtt.json"
+        path.write_text(json.dumps(config, indent=2))
+        return [sys.executable, "-c", _AMQTT_RUNNER, str(path)]
 
 
 def start_mosquitto(port: int | None = None, data_dir: Path | None = None) -> MosquittoProcess:

@@ -235,7 +235,7 @@ class Subscriber:
                                   clean_session=clean, protocol=mqtt.MQTTv311)
         self.client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
         self.client.on_subscribe = lambda *_: self.subscribed.set()
-        self.client.on_message = lambda c, u, msg: self.received.append(msg.payload)
+        self.client.on_message = lambda c, u, msg: self.received.append(bytes(msg.payload))
 
     def connect(self) -> Subscriber:
         self.subscribed.clear()
@@ -338,12 +338,20 @@ def test_mosquitto_kill_and_restart_on_the_same_port() -> None:
     assert not data_dir.exists()  # start_mosquitto() made a temp dir; close() removed it
 
 
-def test_amqtt_fallback_delivers_qos1(data_dir: Path) -> None:
+def test_amqtt_fallback_delivers_qos1_and_queues_for_offline_sessions(data_dir: Path) -> None:
     with embedded_broker(data_dir, prefer="amqtt") as url:
         assert isinstance(url.broker, AmqttProcess)
         sub = Subscriber(url, "fleet/v1/+/faults").connect()
         publish(url, "fleet/v1/EX-003/faults", [b"a", b"b", b"c"])
         assert sorted(sub.wait_for(3, 15)) == [b"a", b"b", b"c"]
+        sub.disconnect()
+        # A persistent session gets what was published while it was away (no restart:
+        # amqtt keeps sessions in memory only).
+        topic = "fleet/v1/EX-004/telemetry"
+        Subscriber(url, topic, client_id="fc-amqtt", clean=False).connect().disconnect()
+        publish(url, topic, [str(i).encode() for i in range(1000)])
+        sub = Subscriber(url, topic, client_id="fc-amqtt", clean=False).connect()
+        assert sorted(int(p) for p in sub.wait_for(1000, 30)) == list(range(1000))
         sub.disconnect()
         port = urlsplit(url).port
     assert port and not port_open(port)
