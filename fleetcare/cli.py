@@ -100,6 +100,13 @@ def _register_stage_commands() -> None:
     cli.add_command(demo)
     cli.add_command(bench)
 
+    from ingest.bench import bench_ingest
+    from ingest.cli import import_, ingest
+
+    cli.add_command(ingest)
+    cli.add_command(import_)
+    bench.add_command(bench_ingest)
+
     from scheduler.cli import jobs_group, scheduler_command
 
     cli.add_command(scheduler_command)

@@ -18,6 +18,10 @@ from ingest.decode import UNKNOWN_MACHINE, Batch, Decoder, dead_letter
 from ingest.writer import Writer, WriteResult
 
 
+def _labelled(row: tuple[Any, ...], label: str) -> tuple[Any, ...]:
+    return (*row[:4], f"{label}: {row[4]}", *row[5:])
+
+
 class MachineCache:
     """Known machine ids. A miss asks the database once per batch for all missing ids,
     so a machine registered a moment ago is found and unknown ids cost one query."""
@@ -96,26 +100,42 @@ class Pipeline:
         self.writer = Writer(conn)
 
     def decode(self, messages: Sequence[tuple[str, bytes]],
-               received_at: datetime | None = None) -> Batch:
-        """Turn messages into rows and dead letters (reads only the machines table)."""
+               received_at: datetime | None = None,
+               labels: Sequence[str] | None = None) -> Batch:
+        """Turn messages into rows and dead letters (reads only the machines table).
+
+        ``labels`` (one per message, e.g. "row 17") prefix the detail of that message's
+        dead letters, so an importer can say where a rejected row came from.
+        """
         received_at = received_at or datetime.now(UTC)
         decoder = self.decoder
         batch = Batch(messages=len(messages))
         accepted: list[tuple[str, str, str, bytes]] = []
+        dead = batch.dead_letters
+        marks: list[int] = []
         for topic, payload in messages:
             envelope = decoder.check_envelope(topic, payload, received_at, batch)
             if envelope is not None:
                 accepted.append((topic, envelope[0], envelope[1], payload))
+            elif labels is not None:
+                dead[-1] = _labelled(dead[-1], labels[len(marks)])
+            marks.append(len(accepted))
         unknown = self.machines.unknown(self.conn, {m for _, m, _, _ in accepted})
         if self.conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS:
             self.conn.commit()  # a non-autocommit connection began one for the read-only lookup
-        for topic, machine_id, stream, payload in accepted:
+        accepted_labels = ([labels[i] for i, n in enumerate(marks)
+                            if n > (marks[i - 1] if i else 0)] if labels is not None else None)
+        for i, (topic, machine_id, stream, payload) in enumerate(accepted):
+            before = len(dead)
             if machine_id in unknown:
-                batch.dead_letters.append(dead_letter(
+                dead.append(dead_letter(
                     received_at, decoder.source, topic, UNKNOWN_MACHINE,
                     f"machine {machine_id!r} is not in the machines table", payload))
             else:
                 decoder.decode(topic, machine_id, stream, payload, received_at, batch)
+            if accepted_labels is not None:
+                for j in range(before, len(dead)):
+                    dead[j] = _labelled(dead[j], accepted_labels[i])
         return batch
 
     def process(self, messages: Sequence[tuple[str, bytes]],

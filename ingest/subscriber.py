@@ -101,6 +101,9 @@ class Ingest:
         self._pipeline: Pipeline | None = None
         self.client = self._make_client()
         self.metrics_server: Any = None
+        # Monotonic times for throughput figures (the benchmark reads them).
+        self.first_message_at: float | None = None
+        self.last_commit_at: float | None = None
 
     # -- paho side -----------------------------------------------------------------------
 
@@ -160,6 +163,8 @@ class Ingest:
             inbox = self._inbox
             if not inbox:
                 self._inbox_since = now
+                if self.first_message_at is None:
+                    self.first_message_at = now
             inbox.append(item)
             self._unacked += 1
             self._last_message = now
@@ -228,6 +233,7 @@ class Ingest:
                 backoff = min(backoff * 2, 5.0)
         done = time.monotonic()
         self._ack(taken)
+        self.last_commit_at = done
         self.metrics.record_batch(batch, result, done - started, done - oldest)
         return True
 
