@@ -112,6 +112,10 @@ def _register_stage_commands() -> None:
     cli.add_command(scheduler_command)
     cli.add_command(jobs_group)
 
+    from gateways.cli import simulate
+
+    cli.add_command(simulate)
+
 
 _register_stage_commands()
 
