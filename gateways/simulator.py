@@ -613,9 +613,18 @@ class Simulator:
         rel_c = np.repeat(ci, n_rel[mi, ci])
         bg_m = np.repeat(np.arange(len(hours)), n_bg)
         m = np.concatenate([rel_m, bg_m])
+        slot = np.concatenate([rel_c, np.full(len(bg_m), C)])
         n = len(m)
+        # Keyed by (machine, component slot, occurrence): one machine's codes never
+        # shift another's draws (common random numbers across backtest branches).
+        grp = m * (C + 1) + slot
+        order0 = np.argsort(grp, kind="stable")
+        gs = grp[order0]
+        starts = np.r_[0, np.flatnonzero(np.diff(gs)) + 1] if n else np.zeros(0, np.int64)
+        within = np.empty(n, np.int64)
+        within[order0] = np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
         k = np.arange(n)
-        u = [hashed_uniform(self.seed, f"fault{j}", d, k) for j in range(4)]
+        u = [hashed_uniform(self.seed, f"fault{j}", d, m, slot, within) for j in range(4)]
         spn = np.empty(n, np.int64)
         fmi = np.empty(n, np.int64)
         for j in range(len(rel_m)):
