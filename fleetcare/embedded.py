@@ -139,24 +139,23 @@ def _server_user() -> _RunAs:
     """Who runs PostgreSQL: ourselves, or as root a dedicated system user (made if needed)."""
     if os.geteuid() != 0:
         return _RunAs(pwd.getpwuid(os.geteuid()).pw_name)
-    for attempt in range(2):
-        try:
-            entry = pwd.getpwnam(SERVICE_USER)
-            return _RunAs(entry.pw_name, entry.pw_uid, entry.pw_gid)
-        except KeyError:
-            if attempt:
-                break
-        try:  # a concurrent useradd may win: look the user up again either way
-            subprocess.run(
+    try:
+        entry = pwd.getpwnam(SERVICE_USER)
+    except KeyError:
+        with contextlib.suppress(OSError):
+            made = subprocess.run(
                 ["useradd", "--system", "--user-group", "--no-create-home",
                  "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", SERVICE_USER],
                 check=False, capture_output=True,
             )
-            log.info("created system user %s to run PostgreSQL (it refuses root)", SERVICE_USER)
-        except OSError:
-            pass
-    entry = pwd.getpwnam("nobody")
-    log.warning("could not create user %s; running PostgreSQL as nobody", SERVICE_USER)
+            if made.returncode == 0:
+                log.info("created system user %s to run PostgreSQL (it refuses root)",
+                         SERVICE_USER)
+        try:  # also when a concurrent useradd won
+            entry = pwd.getpwnam(SERVICE_USER)
+        except KeyError:
+            entry = pwd.getpwnam("nobody")
+            log.warning("could not create user %s; running PostgreSQL as nobody", SERVICE_USER)
     return _RunAs(entry.pw_name, entry.pw_uid, entry.pw_gid)
 
 
@@ -237,8 +236,12 @@ def _choose_install(pgdata: Path) -> _PgInstall:
 
 def _usable_bindir(inst: _PgInstall, run_as: _RunAs) -> Path:
     """The bin dir, or as root a copy the service user can execute (venvs under /root)."""
-    if run_as.uid is None or run_as.can_use(inst.bindir):
+    if run_as.uid is None:
         return inst.bindir
+    with contextlib.suppress(OSError):  # PermissionError when it cannot get to the binary
+        if subprocess.run([str(inst.bindir / "postgres"), "-V"], capture_output=True, cwd="/",
+                          **run_as.popen_kwargs()).returncode == 0:
+            return inst.bindir
     install_root = inst.bindir.parent  # .../<package>/pginstall*/
     pkgdir = install_root.parent
     libs = pkgdir.parent / f"{pkgdir.name}.libs"  # auditwheel's libs, found via $ORIGIN
@@ -252,9 +255,11 @@ def _usable_bindir(inst: _PgInstall, run_as: _RunAs) -> Path:
         shutil.copytree(install_root, dest / pkgdir.name / install_root.name, symlinks=True)
         if libs.is_dir():
             shutil.copytree(libs, dest / libs.name, symlinks=True)
-        for path in [FALLBACK_ROOT, FALLBACK_ROOT / "pgbin", *dest.rglob("*"), dest]:
-            if path.is_dir() and not path.is_symlink():
-                path.chmod(0o755)
+        for path in [FALLBACK_ROOT, FALLBACK_ROOT / "pgbin", dest, *dest.rglob("*")]:
+            if path.is_symlink():
+                continue
+            mode = path.stat().st_mode
+            path.chmod(0o755 if path.is_dir() else mode | 0o444 | (0o111 if mode & 0o100 else 0))
         (dest / ".complete").touch()
     return bindir
 
@@ -725,6 +730,8 @@ class MosquittoProcess(BrokerProcess):
 
     def _command(self) -> list[str]:
         self.persistence_dir.mkdir(parents=True, exist_ok=True)
+        if not self.template.is_file():  # deploy/ ships with the source tree, not the wheel
+            raise EmbeddedServiceError(f"Mosquitto config template missing: {self.template}")
         config = string.Template(self.template.read_text()).substitute(
             port=self.port, persistence_dir=self.persistence_dir, log_file=self.log_path,
             user=pwd.getpwuid(os.geteuid()).pw_name,
@@ -809,18 +816,26 @@ def start_broker(port: int | None = None, data_dir: Path | None = None, *,
 
 
 class BrokerURL(str):
-    """``mqtt://127.0.0.1:PORT`` that also carries the broker (``.broker``, ``.log_path``)."""
+    """``mqtt://127.0.0.1:PORT`` that also carries its log path and, if this process
+    started the broker, the ``BrokerProcess`` (``.broker``; None when reused)."""
 
-    broker: BrokerProcess
+    broker: BrokerProcess | None
+    log_path: Path
 
-    def __new__(cls, broker: BrokerProcess) -> BrokerURL:
-        url = super().__new__(cls, broker.url)
-        url.broker = broker
-        return url
+    def __new__(cls, url: str, log_path: Path, broker: BrokerProcess | None = None) -> BrokerURL:
+        obj = super().__new__(cls, url)
+        obj.log_path, obj.broker = log_path, broker
+        return obj
 
-    @property
-    def log_path(self) -> Path:
-        return self.broker.log_path
+
+def _running_broker(state_file: Path) -> dict[str, Any] | None:
+    """The broker recorded in state_file if it still runs (same process, port open)."""
+    try:
+        state: dict[str, Any] = json.loads(state_file.read_text())
+        alive = _process_token(int(state["pid"])) == state["pid_token"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return state if alive and _port_open(int(state["port"])) else None
 
 
 @contextmanager
@@ -831,11 +846,45 @@ def embedded_broker(
     """Run an MQTT broker on 127.0.0.1 for the block; yield its URL (a str).
 
     Mosquitto with the project's no-drop config when installed, else amqtt; its files
-    (config, persistence, log) go in ``data_dir``. The yielded URL's ``.broker`` and
-    ``.log_path`` give the process and its log.
+    (config, persistence, log) go in ``data_dir``. Like ``embedded_postgres``, a broker
+    that another fleetcare process started for this data dir is reused (so that, e.g.,
+    a simulator and an ingest started separately meet on one broker, and two Mosquittos
+    never share a persistence file), and only its starter stops it, unless that starter
+    died. The URL's ``.log_path`` is the broker log (grep it for DROPPED_MESSAGES_LINE).
     """
-    broker = start_broker(port, Path(data_dir), prefer=prefer)
+    data_dir = Path(data_dir).absolute()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    state_file = data_dir / ".broker.json"
+    broker: BrokerProcess | None = None
+    orphan: int | None = None  # a broker whose starter died: we stop it at the end
+    with _flock(data_dir / ".broker.lock"):
+        state = _running_broker(state_file)
+        if state is None:
+            broker = start_broker(port, data_dir, prefer=prefer)
+            assert broker.pid is not None
+            state = {"kind": broker.kind, "port": broker.port, "pid": broker.pid,
+                     "pid_token": _process_token(broker.pid), "log_path": str(broker.log_path)}
+        elif _starter_exited(data_dir / ".broker.starter"):
+            orphan = int(state["pid"])
+            log.warning("adopting the %s on port %s whose starter has exited; it stops when "
+                        "this block exits", state["kind"], state["port"])
+        else:
+            log.info("reusing the %s already running on port %s for %s; its starter stops it",
+                     state["kind"], state["port"], data_dir)
+        if broker is not None or orphan is not None:
+            state_file.write_text(json.dumps(state))
+            (data_dir / ".broker.starter").write_text(_process_token(os.getpid()) + "\n")
     try:
-        yield BrokerURL(broker)
+        yield BrokerURL(f"mqtt://127.0.0.1:{state['port']}", Path(state["log_path"]), broker)
     finally:
-        broker.stop()
+        if broker is not None:
+            broker.stop()
+        elif orphan is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(orphan, signal.SIGTERM)  # both brokers shut down cleanly on SIGTERM
+            deadline = time.monotonic() + 10
+            while _port_open(int(state["port"])) and time.monotonic() < deadline:
+                time.sleep(0.02)
+        if broker is not None or orphan is not None:
+            state_file.unlink(missing_ok=True)
+            (data_dir / ".broker.starter").unlink(missing_ok=True)

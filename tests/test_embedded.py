@@ -44,6 +44,24 @@ def data_dir() -> Iterator[Path]:
     shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.fixture(scope="module")
+def pg_template() -> Iterator[Path]:
+    base = Path(tempfile.mkdtemp(prefix="fleetcare-test-"))
+    base.chmod(0o755)
+    with embedded_postgres(base / "data"):
+        pass
+    yield base / "data" / "postgres"
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_data_dir(data_dir: Path, pg_template: Path) -> Path:
+    """A data dir with a cluster in it already: copying one is faster than initdb."""
+    data_dir.mkdir(parents=True)
+    shutil.copytree(pg_template, data_dir / "postgres", symlinks=True)
+    return data_dir
+
+
 def port_open(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)
@@ -85,9 +103,9 @@ def test_postgres_starts_persists_and_stops(data_dir: Path) -> None:
     assert first_start < 15 and second_start < 10, (first_start, second_start)
 
 
-def test_postgres_reuses_a_running_server_and_leaves_it_to_its_starter(data_dir: Path) -> None:
-    with embedded_postgres(data_dir) as url, psycopg.connect(url, autocommit=True) as conn:
-        with embedded_postgres(data_dir) as url2:
+def test_postgres_reuses_a_running_server_and_leaves_it_to_its_starter(pg_data_dir: Path) -> None:
+    with embedded_postgres(pg_data_dir) as url, psycopg.connect(url, autocommit=True) as conn:
+        with embedded_postgres(pg_data_dir) as url2:
             assert url2 == url
         # The second user must not have stopped the starter's server.
         assert conn.execute("SELECT 1").fetchone() == (1,)
@@ -95,8 +113,8 @@ def test_postgres_reuses_a_running_server_and_leaves_it_to_its_starter(data_dir:
     assert port and not port_open(port)
 
 
-def test_postgres_stops_on_keyboard_interrupt(data_dir: Path) -> None:
-    with pytest.raises(KeyboardInterrupt), embedded_postgres(data_dir) as url:
+def test_postgres_stops_on_keyboard_interrupt(pg_data_dir: Path) -> None:
+    with pytest.raises(KeyboardInterrupt), embedded_postgres(pg_data_dir) as url:
         port = urlsplit(url).port
         raise KeyboardInterrupt
     assert port and not port_open(port)
@@ -118,10 +136,10 @@ def start_in_other_process(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
     return proc, proc.stdout.readline().strip()
 
 
-def test_postgres_reuses_another_process_server(data_dir: Path) -> None:
-    other, url = start_in_other_process(data_dir)
+def test_postgres_reuses_another_process_server(pg_data_dir: Path) -> None:
+    other, url = start_in_other_process(pg_data_dir)
     try:
-        with embedded_postgres(data_dir) as url2, psycopg.connect(url2) as conn:
+        with embedded_postgres(pg_data_dir) as url2, psycopg.connect(url2) as conn:
             assert url2 == url
             assert conn.execute("SELECT 1").fetchone() == (1,)
         assert port_open(urlsplit(url).port or 0)  # we did not start it: we did not stop it
@@ -130,21 +148,20 @@ def test_postgres_reuses_another_process_server(data_dir: Path) -> None:
     assert not port_open(urlsplit(url).port or 0)
 
 
-def test_postgres_adopts_a_server_whose_starter_was_killed(data_dir: Path) -> None:
-    other, url = start_in_other_process(data_dir)
+def test_postgres_adopts_a_server_whose_starter_was_killed(pg_data_dir: Path) -> None:
+    other, url = start_in_other_process(pg_data_dir)
     other.kill()
     other.wait()
     assert port_open(urlsplit(url).port or 0)  # orphaned
-    with embedded_postgres(data_dir) as url2, psycopg.connect(url2) as conn:
+    with embedded_postgres(pg_data_dir) as url2, psycopg.connect(url2) as conn:
         assert url2 == url
         assert conn.execute("SELECT 1").fetchone() == (1,)
     assert not port_open(urlsplit(url).port or 0)
 
 
 @pytest.mark.parametrize("stale_pid", ["dead", "reused"])
-def test_postgres_recovers_from_a_stale_pid_file(data_dir: Path, stale_pid: str) -> None:
-    with embedded_postgres(data_dir):
-        pass
+def test_postgres_recovers_from_a_stale_pid_file(pg_data_dir: Path, stale_pid: str) -> None:
+    data_dir = pg_data_dir
     pgdata = (data_dir / "postgres").resolve()
     if stale_pid == "dead":
         proc = subprocess.Popen(["true"])
@@ -284,6 +301,31 @@ def test_embedded_broker_delivers_qos1(data_dir: Path) -> None:
     assert port and not port_open(port)
     assert url.log_path.is_relative_to(data_dir) and "running" in url.log_path.read_text()
     assert (data_dir / "mosquitto" / "mosquitto.db").exists()  # saved on a clean stop
+
+
+@needs_mosquitto
+def test_embedded_broker_is_shared_by_processes_with_the_same_data_dir(data_dir: Path) -> None:
+    with embedded_broker(data_dir) as url:
+        with embedded_broker(data_dir) as url2:
+            assert url2 == url and url2.broker is None  # reused, not ours to stop
+            assert url2.log_path == url.log_path
+        assert port_open(urlsplit(url).port or 0)
+    assert not port_open(urlsplit(url).port or 0)
+
+    # A starter that dies leaves its broker running; the next user adopts and stops it.
+    code = ("import sys; from fleetcare.embedded import embedded_broker\n"
+            "with embedded_broker(sys.argv[1]) as url:\n"
+            "    print(url, flush=True); sys.stdin.read()")
+    other = subprocess.Popen([sys.executable, "-c", code, str(data_dir)], cwd=REPO,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert other.stdout is not None
+    orphan_url = other.stdout.readline().strip()
+    other.kill()
+    other.wait()
+    assert port_open(urlsplit(orphan_url).port or 0)
+    with embedded_broker(data_dir) as url3:
+        assert url3 == orphan_url
+    assert not port_open(urlsplit(orphan_url).port or 0)
 
 
 def _persistent_session_roundtrip(mq: MosquittoProcess, n: int, timeout: float) -> list[bytes]:
