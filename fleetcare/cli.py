@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 from typing import Any
 
@@ -122,6 +123,9 @@ _register_stage_commands()
 
 def main() -> None:
     """Entry point of the `fleetcare` console script."""
+    # SIGTERM (docker stop, CI teardown) unwinds like Ctrl-C, so embedded servers are stopped
+    # and open batches are not acked.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         cli.main(prog_name="fleetcare")
     except FleetcareError as exc:  # raised while building settings, before any command
