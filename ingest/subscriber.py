@@ -194,7 +194,12 @@ class Ingest:
                 else:
                     wait = 0.5
                 self._cond.wait(max(wait, 0.001))
-            taken, self._inbox = self._inbox, []
+            # One transaction holds at most batch_messages: bounded commit time, and a
+            # retried batch after a database failure stays small.
+            taken = self._inbox[:cfg.batch_messages]
+            del self._inbox[:cfg.batch_messages]
+            if self._inbox:
+                self._inbox_since = now
             self.metrics.received.inc(len(taken))
             return taken
 

@@ -60,6 +60,7 @@ def reading(machine_id: str, seq: int, *, hours: float | None = None,
 def fault(machine_id: str, seq: int, **extra: object) -> dict[str, object]:
     ts = T0 + timedelta(hours=3 * seq, minutes=7)
     rec: dict[str, object] = {"machine_id": machine_id, "seq": seq, "ts": ts.isoformat(),
+                              "sent_at": (ts + timedelta(minutes=1)).isoformat(),
                               "spn": 110, "fmi": 0, "oc": 3, "active": True}
     rec.update(extra)
     return rec
@@ -69,6 +70,7 @@ def service(machine_id: str, seq: int, **extra: object) -> dict[str, object]:
     ts = T0 + timedelta(days=seq, hours=2)
     rec: dict[str, object] = {
         "machine_id": machine_id, "seq": seq, "ts": ts.isoformat(), "kind": "preventive",
+        "sent_at": (ts + timedelta(hours=1)).isoformat(),
         "work_order": f"WO-{machine_id}-{seq}", "components": ["engine"],
         "parts": [{"part": "oil_filter", "qty": 1}], "downtime_h": 2.5, "cost_cny": 1200.5,
         "engine_hours": 500.0, "station_id": "S1", "technician": "T1"}
@@ -148,3 +150,64 @@ def broker() -> Iterator[object]:
         assert not mq.dropped_messages(), "Mosquitto dropped messages"
     finally:
         mq.close()
+
+
+def ingest_config(mqtt_url: str, database_url: str, client_id: str = "test-ingest",
+                  **overrides: object):  # noqa: ANN201
+    """Small batches and short waits, so tests see many batches and finish quickly."""
+    from ingest.subscriber import IngestConfig
+
+    values: dict[str, object] = {"batch_messages": 200, "max_latency_s": 0.2,
+                                 "idle_exit_s": 1.0, "log_every_s": 3600.0}
+    values.update(overrides)
+    return IngestConfig(mqtt_url=mqtt_url, database_url=database_url, client_id=client_id,
+                        **values)  # type: ignore[arg-type]
+
+
+class InThread:
+    """An Ingest service running in a thread of the test process."""
+
+    def __init__(self, config) -> None:  # noqa: ANN001
+        from ingest.subscriber import Ingest
+
+        self.service = Ingest(config)
+        self.result = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self.result = self.service.run()
+        except BaseException as exc:  # surfaced by join()
+            self.error = exc
+
+    def start(self) -> InThread:
+        self.thread.start()
+        return self
+
+    def join(self, timeout: float = 120.0):  # noqa: ANN201
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), "ingest did not finish"
+        if self.error:
+            raise self.error
+        return self.result
+
+    def stop(self, timeout: float = 60.0):  # noqa: ANN201
+        self.service.stop()
+        return self.join(timeout)
+
+
+def fast_publish(url: str, messages: list[tuple[str, bytes]]) -> None:
+    from ingest.loadgen import publish
+
+    assert publish(url, messages) == len(messages)
+
+
+def stored_rows(url: str, table: str = "telemetry") -> list[tuple]:
+    """All rows but the server receive time (which differs between any two runs)."""
+    with psycopg.connect(url) as conn:
+        cols = [r[0] for r in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+            "AND column_name <> 'received_at' ORDER BY ordinal_position", (table,))]
+        return conn.execute(
+            f"SELECT {', '.join(cols)} FROM {table} ORDER BY machine_id, seq, ts").fetchall()
