@@ -1,0 +1,276 @@
+"""The daily features job: point-in-time feature rows per machine and day, in chunks.
+
+A run refreshes the rollups, then builds each chunk of days in its own transaction from
+the rollups alone (features/sql/build.sql), upserting rows whose values changed. The
+watermark (job ``features.daily``) is the last day built without gaps from the origin;
+a plain run builds the days after it up to the last settled day. Rebuilding stored days
+with data that arrived late is explicit (``as_of_now=True``) and marks those rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import psycopg
+from psycopg import sql
+
+from features import queries, rollup
+from features.catalog import DAILY_COLUMNS
+from features.days import FLEET_TZ_NAME, end_of, last_settled_day, local_day
+from features.watermarks import get_watermark, set_watermark
+from fleetcare import catalogue as cat
+from fleetcare import db
+
+log = logging.getLogger("features.build")
+
+JOB = "features.daily"
+# The longest look-back of a window computed on the day grid (hours_90d).
+GRID_LOOKBACK_D = 90
+# Active codes reported with at least this occurrence count are "high OC" codes: J1939
+# counts up to 126; ten repeats is a code that keeps coming back, not a one-off.
+HIGH_OC = 10
+DEFAULT_CHUNK_DAYS = 61
+
+_STEPS = ("machines", "tel_k", "tel_x", "fault_k", "fault_x", "codes", "new_codes",
+          "service", "service_k", "breakdowns_365d", "analyze")
+_KEY_COLUMNS = ("day", "machine_id", "as_of_now")
+
+ProgressFn = Callable[[int, int, date, date], None]
+
+
+@dataclass
+class BuildResult:
+    """What a build did: the days it covered and how many rows it wrote or changed."""
+
+    first: date | None
+    last: date | None
+    as_of_now: bool
+    chunks: int = 0
+    rows_written: int = 0
+    rollup: rollup.RollupResult | None = None
+    seconds: float = 0.0
+    chunk_seconds: list[float] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"first": self.first and self.first.isoformat(),
+                "last": self.last and self.last.isoformat(), "as_of_now": self.as_of_now,
+                "chunks": self.chunks, "rows_written": self.rows_written,
+                "seconds": round(self.seconds, 2)}
+
+
+def sync_catalogue(conn: psycopg.Connection) -> None:
+    """Copy the catalogue's SPN families and product-line items into their tables."""
+    spns = [(s.spn, s.component) for s in cat.SPNS.values()]
+    items = [(line.line_id, c, "component") for line in cat.PRODUCT_LINES.values()
+             for c in line.components]
+    items += [(line_id, p, "part") for line_id in cat.PRODUCT_LINES
+              for p in cat.wear_parts_of(line_id)]
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext('features.catalogue'))")
+        cur.execute("CREATE TEMP TABLE feat_new_spn (LIKE feat_spn_components) ON COMMIT DROP")
+        cur.execute("CREATE TEMP TABLE feat_new_items (LIKE feat_line_items) ON COMMIT DROP")
+        cur.executemany("INSERT INTO feat_new_spn VALUES (%s, %s)", spns)
+        cur.executemany("INSERT INTO feat_new_items VALUES (%s, %s, %s)", items)
+        # Only touch rows that differ, so an unchanged catalogue writes nothing.
+        cur.execute("DELETE FROM feat_spn_components s WHERE NOT EXISTS (SELECT 1 FROM "
+                    "feat_new_spn n WHERE n.spn = s.spn AND n.component = s.component)")
+        cur.execute("INSERT INTO feat_spn_components SELECT * FROM feat_new_spn "
+                    "ON CONFLICT (spn) DO NOTHING")
+        cur.execute("DELETE FROM feat_line_items i WHERE NOT EXISTS (SELECT 1 FROM "
+                    "feat_new_items n WHERE (n.product_line, n.item, n.kind) = "
+                    "(i.product_line, i.item, i.kind))")
+        cur.execute("INSERT INTO feat_line_items SELECT * FROM feat_new_items "
+                    "ON CONFLICT (product_line, item) DO NOTHING")
+
+
+def _upsert_statement() -> sql.Composed:
+    cols = [*_KEY_COLUMNS, *DAILY_COLUMNS]
+    updated = [c for c in cols if c not in ("day", "machine_id")]
+    ident = [sql.Identifier(c) for c in cols]
+    upd = [sql.Identifier(c) for c in updated]
+    return sql.SQL(
+        "INSERT INTO features_daily ({cols}) {select} "
+        "ON CONFLICT (day, machine_id) DO UPDATE SET ({upd}) = ROW({excl}) "
+        "WHERE ({cur}) IS DISTINCT FROM ({excl})"
+    ).format(
+        cols=sql.SQL(", ").join(ident),
+        select=sql.SQL(queries.get("build.sql", "feature_rows")),  # type: ignore[arg-type]
+        upd=sql.SQL(", ").join(upd),
+        excl=sql.SQL(", ").join(sql.SQL("excluded.{}").format(c) for c in upd),
+        cur=sql.SQL(", ").join(sql.SQL("features_daily.{}").format(c) for c in upd),
+    )
+
+
+def build_chunk(conn: psycopg.Connection, first: date, last: date, *, as_of_now: bool = False,
+                machines: Sequence[str] | None = None, nparts: int = 1, part: int = 0) -> int:
+    """Compute and upsert the rows of days first..last in one transaction; rows changed."""
+    params = {
+        "d0": first, "d1": last, "g0": first - timedelta(days=GRID_LOOKBACK_D),
+        "now": as_of_now, "tz": FLEET_TZ_NAME, "machines": list(machines) if machines else None,
+        "nparts": nparts, "part": part, "high_oc": HIGH_OC,
+    }
+    with conn.transaction():
+        # The window sorts hold a chunk's grid in memory instead of spilling to disk.
+        conn.execute("SET LOCAL work_mem = '512MB'")
+        for step in _STEPS:
+            conn.execute(queries.get("build.sql", step), params)  # type: ignore[arg-type]
+        cur = conn.execute(_upsert_statement(), params)
+        return max(cur.rowcount, 0)
+
+
+def data_span(conn: psycopg.Connection) -> tuple[date | None, date | None]:
+    """The first event day and the last known day in the rollups and work orders."""
+    row = conn.execute(
+        """SELECT least((SELECT min(day) FROM feat_telemetry_daily),
+                        (SELECT min((ts AT TIME ZONE %(tz)s)::date) FROM service_records)),
+                  greatest((SELECT max(known_day) FROM feat_telemetry_daily),
+                           (SELECT max((greatest(ts, arrived_at) AT TIME ZONE %(tz)s)::date)
+                            FROM service_records))""",
+        {"tz": FLEET_TZ_NAME},
+    ).fetchone()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def watermark_day(conn: psycopg.Connection) -> date | None:
+    """The last day built without gaps (None: never built)."""
+    mark = get_watermark(conn, JOB)
+    return date.fromisoformat(mark.detail["day"]) if mark and "day" in mark.detail else None
+
+
+def plan(conn: psycopg.Connection, first: date | None, last: date | None, *,
+         now: datetime | None = None) -> tuple[date | None, date | None]:
+    """The days a run should build: after the watermark (or from the data's first day) to
+    the last settled day that has data, unless given."""
+    start, known = data_span(conn)
+    if last is None:
+        settled = last_settled_day(now or datetime.now().astimezone())
+        last = min(settled, known) if known else None
+    if first is None:
+        mark = watermark_day(conn)
+        first = mark + timedelta(days=1) if mark else start
+    if first is None or last is None or first > last:
+        return None, None
+    return first, last
+
+
+def _chunks(first: date, last: date, size: int) -> list[tuple[date, date]]:
+    out = []
+    day = first
+    while day <= last:
+        end = min(day + timedelta(days=size - 1), last)
+        out.append((day, end))
+        day = end + timedelta(days=1)
+    return out
+
+
+def _advance_watermark(conn: psycopg.Connection, first: date, last: date) -> None:
+    """Move the watermark to `last` if the built range joins on to it."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (JOB,))
+        mark = watermark_day(conn)
+        if mark is not None and (first > mark + timedelta(days=1) or last <= mark):
+            return
+        if mark is None:
+            start, _ = data_span(conn)
+            if start is not None and first > start:
+                return
+        set_watermark(conn, JOB, end_of(last), {"day": last.isoformat()})
+
+
+def build(conn_or_url: psycopg.Connection | str, first: date | None = None,
+          last: date | None = None, *, as_of_now: bool = False,
+          chunk_days: int = DEFAULT_CHUNK_DAYS, machines: Sequence[str] | None = None,
+          refresh_rollups: bool = True, full_rollups: bool = False, workers: int = 1,
+          progress: ProgressFn | None = None, now: datetime | None = None) -> BuildResult:
+    """Build (or rebuild) feature rows for days first..last; defaults: the next unbuilt days.
+
+    Point in time unless `as_of_now`. Idempotent: a day built twice from the same data
+    writes nothing the second time. `workers` > 1 builds chunks on parallel connections.
+    """
+    if isinstance(conn_or_url, str):
+        with db.connect(conn_or_url) as conn:
+            return build(conn, first, last, as_of_now=as_of_now, chunk_days=chunk_days,
+                         machines=machines, refresh_rollups=refresh_rollups,
+                         full_rollups=full_rollups, workers=workers, progress=progress, now=now)
+    conn = conn_or_url
+    started = time.monotonic()
+    result = BuildResult(None, None, as_of_now)
+    if refresh_rollups:
+        result.rollup = rollup.refresh(conn, full=full_rollups)
+    sync_catalogue(conn)
+    first, last = plan(conn, first, last, now=now)
+    result.first, result.last = first, last
+    if first is None or last is None:
+        log.info("features are up to date (nothing to build)")
+        result.seconds = time.monotonic() - started
+        return result
+    chunks = _chunks(first, last, max(1, chunk_days))
+    done = 0
+
+    def report(a: date, b: date, seconds: float, rows: int) -> None:
+        nonlocal done
+        done += 1
+        result.chunk_seconds.append(seconds)
+        result.rows_written += rows
+        if progress:
+            progress(done, len(chunks), a, b)
+        log.info("built %s..%s (%d/%d): %d rows written, %.1f s", a, b, done, len(chunks),
+                 rows, seconds)
+
+    if workers <= 1 or len(chunks) == 1:
+        for a, b in chunks:
+            t0 = time.monotonic()
+            rows = build_chunk(conn, a, b, as_of_now=as_of_now, machines=machines)
+            report(a, b, time.monotonic() - t0, rows)
+            if not as_of_now and machines is None:
+                _advance_watermark(conn, first, b)
+    else:
+        url = conn.info.dsn
+        password = conn.info.password
+
+        def run(chunk: tuple[date, date]) -> tuple[date, date, float, int]:
+            t0 = time.monotonic()
+            kwargs = {"password": password} if password else {}
+            with psycopg.connect(url, **kwargs) as own:  # type: ignore[arg-type]
+                rows = build_chunk(own, chunk[0], chunk[1], as_of_now=as_of_now,
+                                   machines=machines)
+            return chunk[0], chunk[1], time.monotonic() - t0, rows
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for a, b, seconds, rows in pool.map(run, chunks):
+                report(a, b, seconds, rows)
+        if not as_of_now and machines is None:
+            _advance_watermark(conn, first, last)
+    result.chunks = len(chunks)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+@contextmanager
+def progress_reporter(label: str, *, enabled: bool | None = None) -> Iterator[ProgressFn | None]:
+    """A rich progress bar on a terminal; None elsewhere (the log lines report progress)."""
+    if not (sys.stderr.isatty() if enabled is None else enabled):
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress("[progress.description]{task.description}", BarColumn(),
+                  MofNCompleteColumn(), TimeElapsedColumn(), transient=False) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int, a: date, b: date) -> None:
+            bar.update(task, completed=done, total=total, description=f"{label} {a}..{b}")
+
+        yield update
+
+
+def today_local() -> date:
+    """Today in the fleet's zone."""
+    return local_day(datetime.now().astimezone())

@@ -1,0 +1,819 @@
+-- The per-day feature build for a chunk of days [d0, d1], in one transaction.
+-- Parameters: %(d0)s, %(d1)s first and last day of the chunk; %(g0)s = d0 - 90, where the
+-- day grid starts (the longest window looks back 90 days); %(now)s false = point in time
+-- (a row for day D uses only data that happened and arrived by the end of D), true = as of
+-- now (every row uses all data known today: explicit rebuilds only); %(tz)s fleet zone;
+-- %(machines)s optional machine ids; %(nparts)s / %(part)s split machines by hash.
+--
+-- How a point-in-time window works. Rollup cells are keyed by event day e and known day k
+-- (k >= e). Let k' = k (point in time) or e (as of now). A sum over the event window
+-- (D-w, D] known by D is
+--     [cells with k' <= D] - [cells with k' <= D-w] - [late cells with e <= D-w < k' <= D],
+-- the first two are running sums over the day grid, the third ("late corrections", fb_*_x)
+-- only exists for the few cells that arrived after their day. Monotonic counters (hours,
+-- idle, fuel) use running maxima the same way. Nothing here reads stored feature rows, so a
+-- chunk depends only on raw data: incremental runs, backfills and rebuilds agree.
+--
+-- The file was generated once from fleetcare/catalogue.py's components and wear parts;
+-- tests/test_features_catalog.py checks it still matches the catalogue.
+
+-- name: machines
+-- The machines of this run, with which components and wear parts their product line has
+-- (unknown lines: all of them).
+CREATE TEMP TABLE fb_machines ON COMMIT DROP AS
+SELECT m.machine_id, m.delivery_date,
+       (li.items IS NULL OR 'engine' = ANY(li.items)) AS has_engine,
+       (li.items IS NULL OR 'hydraulic_pump' = ANY(li.items)) AS has_hydraulic_pump,
+       (li.items IS NULL OR 'main_valve' = ANY(li.items)) AS has_main_valve,
+       (li.items IS NULL OR 'swing' = ANY(li.items)) AS has_swing,
+       (li.items IS NULL OR 'travel_drive' = ANY(li.items)) AS has_travel_drive,
+       (li.items IS NULL OR 'undercarriage' = ANY(li.items)) AS has_undercarriage,
+       (li.items IS NULL OR 'cooling' = ANY(li.items)) AS has_cooling,
+       (li.items IS NULL OR 'electrical' = ANY(li.items)) AS has_electrical,
+       (li.items IS NULL OR 'engine_oil' = ANY(li.items)) AS has_engine_oil,
+       (li.items IS NULL OR 'engine_oil_filter' = ANY(li.items)) AS has_engine_oil_filter,
+       (li.items IS NULL OR 'fuel_filter' = ANY(li.items)) AS has_fuel_filter,
+       (li.items IS NULL OR 'air_filter' = ANY(li.items)) AS has_air_filter,
+       (li.items IS NULL OR 'hydraulic_return_filter' = ANY(li.items)) AS has_hydraulic_return_filter,
+       (li.items IS NULL OR 'hydraulic_oil' = ANY(li.items)) AS has_hydraulic_oil,
+       (li.items IS NULL OR 'final_drive_oil' = ANY(li.items)) AS has_final_drive_oil,
+       (li.items IS NULL OR 'coolant' = ANY(li.items)) AS has_coolant,
+       (li.items IS NULL OR 'fan_belt' = ANY(li.items)) AS has_fan_belt,
+       (li.items IS NULL OR 'bucket_teeth' = ANY(li.items)) AS has_bucket_teeth,
+       (li.items IS NULL OR 'hydraulic_hose' = ANY(li.items)) AS has_hydraulic_hose,
+       (li.items IS NULL OR 'seal_kit' = ANY(li.items)) AS has_seal_kit,
+       (li.items IS NULL OR 'track_roller' = ANY(li.items)) AS has_track_roller,
+       (li.items IS NULL OR 'track_shoe' = ANY(li.items)) AS has_track_shoe,
+       (li.items IS NULL OR 'battery' = ANY(li.items)) AS has_battery
+FROM machines m
+LEFT JOIN (SELECT product_line, array_agg(item) AS items FROM feat_line_items
+           GROUP BY product_line) li ON li.product_line = m.product_line
+WHERE m.delivery_date <= %(d1)s
+  AND (%(machines)s::text[] IS NULL OR m.machine_id = ANY(%(machines)s::text[]))
+  AND mod(hashtext(m.machine_id)::bigint + 2147483648, %(nparts)s) = %(part)s;
+
+-- name: tel_k
+-- Telemetry cells summed per machine and known day k' in the grid; all cells known before
+-- the grid starts are folded into its first day, but only their maxima (the sums there
+-- cancel out of every window).
+CREATE TEMP TABLE fb_tel_k ON COMMIT DROP AS
+SELECT c.machine_id, c.k,
+       max(c.hours_max) AS hours_max, max(c.idle_max) AS idle_max, max(c.fuel_max) AS fuel_max,
+       max(c.day) AS last_day, min(c.day) AS first_day,
+       sum(c.n) AS n,
+       sum(c.coolant_n) AS coolant_n,
+       sum(c.coolant_hot) AS coolant_hot,
+       sum(c.coolant_sx) AS coolant_sx,
+       sum(c.coolant_sxx) AS coolant_sxx,
+       sum(c.coolant_sy) AS coolant_sy,
+       sum(c.coolant_sxy) AS coolant_sxy,
+       sum(c.hyd_n) AS hyd_n,
+       sum(c.hyd_hot) AS hyd_hot,
+       sum(c.hyd_sx) AS hyd_sx,
+       sum(c.hyd_sxx) AS hyd_sxx,
+       sum(c.hyd_sy) AS hyd_sy,
+       sum(c.hyd_sxy) AS hyd_sxy,
+       sum(c.press_n) AS press_n,
+       sum(c.press_sx) AS press_sx,
+       sum(c.press_sxx) AS press_sxx,
+       sum(c.press_sy) AS press_sy,
+       sum(c.press_sxy) AS press_sxy,
+       sum(c.load_n) AS load_n,
+       sum(c.load_sy) AS load_sy
+FROM (
+    SELECT t.*, CASE WHEN %(now)s THEN t.day ELSE t.known_day END AS k
+    FROM feat_telemetry_daily t
+    WHERE (CASE WHEN %(now)s THEN t.day ELSE t.known_day END) BETWEEN %(g0)s AND %(d1)s
+) c
+JOIN fb_machines m ON m.machine_id = c.machine_id
+GROUP BY c.machine_id, c.k
+UNION ALL
+SELECT t.machine_id, %(g0)s::date,
+       max(t.hours_max), max(t.idle_max), max(t.fuel_max), max(t.day), min(t.day),
+       0,
+       0,
+       0,
+       0,
+       0,
+       0,
+       0,
+       0,
+       0,
+       0,
+       0,
+       0,
+       0,
+       0,
+       0,
+       0,
+       0,
+       0,
+       0,
+       0
+FROM feat_telemetry_daily t
+JOIN fb_machines m ON m.machine_id = t.machine_id
+WHERE (CASE WHEN %(now)s THEN t.day ELSE t.known_day END) < %(g0)s
+GROUP BY t.machine_id;
+
+-- name: tel_x
+-- Late corrections: for each late cell (known after its day), the window lengths w and
+-- days D for which it is known (k <= D) but belongs before the window (e <= D - w).
+CREATE TEMP TABLE fb_tel_x ON COMMIT DROP AS
+SELECT t.machine_id, %(d0)s + i AS day, ws.w,
+       max(t.hours_max) AS hours_max, max(t.idle_max) AS idle_max, max(t.fuel_max) AS fuel_max,
+       sum(t.n) AS n,
+       sum(t.coolant_n) AS coolant_n,
+       sum(t.coolant_hot) AS coolant_hot,
+       sum(t.coolant_sx) AS coolant_sx,
+       sum(t.coolant_sxx) AS coolant_sxx,
+       sum(t.coolant_sy) AS coolant_sy,
+       sum(t.coolant_sxy) AS coolant_sxy,
+       sum(t.hyd_n) AS hyd_n,
+       sum(t.hyd_hot) AS hyd_hot,
+       sum(t.hyd_sx) AS hyd_sx,
+       sum(t.hyd_sxx) AS hyd_sxx,
+       sum(t.hyd_sy) AS hyd_sy,
+       sum(t.hyd_sxy) AS hyd_sxy,
+       sum(t.press_n) AS press_n,
+       sum(t.press_sx) AS press_sx,
+       sum(t.press_sxx) AS press_sxx,
+       sum(t.press_sy) AS press_sy,
+       sum(t.press_sxy) AS press_sxy,
+       sum(t.load_n) AS load_n,
+       sum(t.load_sy) AS load_sy
+FROM feat_telemetry_daily t
+JOIN fb_machines m ON m.machine_id = t.machine_id
+CROSS JOIN (VALUES (1), (7), (14), (30), (90)) AS ws(w)
+CROSS JOIN LATERAL generate_series(greatest(t.known_day, t.day + ws.w, %(d0)s) - %(d0)s,
+                                   least(t.known_day + ws.w - 1, %(d1)s) - %(d0)s) AS i
+WHERE NOT %(now)s AND t.known_day > t.day
+  AND t.known_day > %(d0)s - 90 AND t.known_day <= %(d1)s
+GROUP BY t.machine_id, i, ws.w;
+
+-- name: fault_k
+-- Active fault reports per machine and known day k', by component family.
+CREATE TEMP TABLE fb_fault_k ON COMMIT DROP AS
+SELECT f.machine_id, f.k,
+       sum(f.n_active) AS fa,
+       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'engine'), 0) AS f_engine,
+       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'hydraulic_pump'), 0) AS f_hydraulic_pump,
+       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'main_valve'), 0) AS f_main_valve,
+       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'swing'), 0) AS f_swing,
+       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'travel_drive'), 0) AS f_travel_drive,
+       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'undercarriage'), 0) AS f_undercarriage,
+       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'cooling'), 0) AS f_cooling,
+       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'electrical'), 0) AS f_electrical
+FROM (
+    SELECT t.*, CASE WHEN %(now)s THEN t.day ELSE t.known_day END AS k
+    FROM feat_fault_daily t
+    WHERE t.n_active > 0
+      AND (CASE WHEN %(now)s THEN t.day ELSE t.known_day END) BETWEEN %(g0)s AND %(d1)s
+) f
+JOIN fb_machines m ON m.machine_id = f.machine_id
+LEFT JOIN feat_spn_components s ON s.spn = f.spn
+GROUP BY f.machine_id, f.k;
+
+-- name: fault_x
+-- Late corrections for fault counts (windows of 1, 7 and 30 days).
+CREATE TEMP TABLE fb_fault_x ON COMMIT DROP AS
+SELECT f.machine_id, %(d0)s + i AS day, ws.w,
+       sum(f.n_active) AS fa,
+       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'engine'), 0) AS f_engine,
+       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'hydraulic_pump'), 0) AS f_hydraulic_pump,
+       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'main_valve'), 0) AS f_main_valve,
+       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'swing'), 0) AS f_swing,
+       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'travel_drive'), 0) AS f_travel_drive,
+       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'undercarriage'), 0) AS f_undercarriage,
+       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'cooling'), 0) AS f_cooling,
+       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'electrical'), 0) AS f_electrical
+FROM feat_fault_daily f
+JOIN fb_machines m ON m.machine_id = f.machine_id
+LEFT JOIN feat_spn_components s ON s.spn = f.spn
+CROSS JOIN (VALUES (1), (7), (30)) AS ws(w)
+CROSS JOIN LATERAL generate_series(greatest(f.known_day, f.day + ws.w, %(d0)s) - %(d0)s,
+                                   least(f.known_day + ws.w - 1, %(d1)s) - %(d0)s) AS i
+WHERE NOT %(now)s AND f.n_active > 0 AND f.known_day > f.day
+  AND f.known_day > %(d0)s - 30 AND f.known_day <= %(d1)s
+GROUP BY f.machine_id, i, ws.w;
+
+-- name: codes
+-- Distinct active codes (SPN, FMI) per machine and day over the 7-day event window, and
+-- those among them reported with a high occurrence count.
+CREATE TEMP TABLE fb_codes ON COMMIT DROP AS
+SELECT f.machine_id, %(d0)s + i AS day,
+       count(DISTINCT f.spn * 32 + f.fmi) AS codes,
+       count(DISTINCT f.spn * 32 + f.fmi) FILTER (WHERE f.max_oc >= %(high_oc)s) AS high_oc
+FROM (
+    SELECT t.*, CASE WHEN %(now)s THEN t.day ELSE t.known_day END AS k
+    FROM feat_fault_daily t
+    WHERE t.n_active > 0 AND t.day > %(d0)s - 7 AND t.day <= %(d1)s
+) f
+JOIN fb_machines m ON m.machine_id = f.machine_id
+CROSS JOIN LATERAL generate_series(greatest(f.k, %(d0)s) - %(d0)s,
+                                   least(f.day + 6, %(d1)s) - %(d0)s) AS i
+WHERE f.k <= %(d1)s
+GROUP BY f.machine_id, i;
+
+-- name: new_codes
+-- Codes seen for the first time on a machine, per day they became known (k').
+CREATE TEMP TABLE fb_new_codes ON COMMIT DROP AS
+SELECT s.machine_id, s.k, count(*) AS n
+FROM (
+    SELECT f.machine_id, CASE WHEN %(now)s THEN f.first_day ELSE f.first_known_day END AS k
+    FROM feat_fault_first_seen f
+) s
+JOIN fb_machines m ON m.machine_id = s.machine_id
+WHERE s.k BETWEEN %(g0)s AND %(d1)s
+GROUP BY s.machine_id, s.k;
+
+-- name: service
+-- Work orders known by the end of the chunk, with the monotonic hour meter at the visit
+-- as known on the day the work order became known (telemetry arriving later does not
+-- change it), else the hours written on the work order.
+CREATE TEMP TABLE fb_service ON COMMIT DROP AS
+SELECT s.machine_id, s.kind, s.components,
+       ARRAY(SELECT p->>'part' FROM jsonb_array_elements(s.parts) AS p) AS parts,
+       s.e, s.k,
+       coalesce(h.hours, s.engine_hours) AS hours_at
+FROM (
+    SELECT r.*, (r.ts AT TIME ZONE %(tz)s)::date AS e,
+           CASE WHEN %(now)s THEN (r.ts AT TIME ZONE %(tz)s)::date
+                ELSE (greatest(r.ts, r.arrived_at) AT TIME ZONE %(tz)s)::date END AS k
+    FROM service_records r
+) s
+JOIN fb_machines m ON m.machine_id = s.machine_id
+LEFT JOIN LATERAL (
+    SELECT t.hours FROM telemetry_hours t
+    WHERE t.machine_id = s.machine_id AND t.ts <= s.ts
+      AND (%(now)s OR greatest(t.ts, t.arrived_at) < ((s.k + 1)::timestamp AT TIME ZONE %(tz)s))
+    ORDER BY t.ts DESC LIMIT 1
+) h ON true
+WHERE s.k <= %(d1)s;
+
+-- name: service_k
+-- The latest service, repair and part replacement per machine and known day, packed as
+-- feat_pack(day, hours) so a running max over the grid keeps the latest one. History
+-- before the grid is folded into its first day.
+CREATE TEMP TABLE fb_service_k ON COMMIT DROP AS
+SELECT machine_id, greatest(k, %(g0)s) AS k,
+       max(feat_pack(e, hours_at)) FILTER (WHERE kind = 'preventive') AS s_any,
+       max(feat_pack(e, hours_at)) FILTER (WHERE kind = 'breakdown') AS r_any,
+       max(feat_pack(e, hours_at)) FILTER (WHERE kind = 'preventive' AND 'engine' = ANY(components)) AS s_engine,
+       max(feat_pack(e, hours_at)) FILTER (WHERE kind = 'preventive' AND 'hydraulic_pump' = ANY(components)) AS s_hydraulic_pump,
+       max(feat_pack(e, hours_at)) FILTER (WHERE kind = 'preventive' AND 'main_valve' = ANY(components)) AS s_main_valve,
+       max(feat_pack(e, hours_at)) FILTER (WHERE kind = 'preventive' AND 'swing' = ANY(components)) AS s_swing,
+       max(feat_pack(e, hours_at)) FILTER (WHERE kind = 'preventive' AND 'travel_drive' = ANY(components)) AS s_travel_drive,
+       max(feat_pack(e, hours_at)) FILTER (WHERE kind = 'preventive' AND 'undercarriage' = ANY(components)) AS s_undercarriage,
+       max(feat_pack(e, hours_at)) FILTER (WHERE kind = 'preventive' AND 'cooling' = ANY(components)) AS s_cooling,
+       max(feat_pack(e, hours_at)) FILTER (WHERE kind = 'preventive' AND 'electrical' = ANY(components)) AS s_electrical,
+       max(feat_pack(e, hours_at)) FILTER (WHERE kind = 'breakdown' AND 'engine' = ANY(components)) AS r_engine,
+       max(feat_pack(e, hours_at)) FILTER (WHERE kind = 'breakdown' AND 'hydraulic_pump' = ANY(components)) AS r_hydraulic_pump,
+       max(feat_pack(e, hours_at)) FILTER (WHERE kind = 'breakdown' AND 'main_valve' = ANY(components)) AS r_main_valve,
+       max(feat_pack(e, hours_at)) FILTER (WHERE kind = 'breakdown' AND 'swing' = ANY(components)) AS r_swing,
+       max(feat_pack(e, hours_at)) FILTER (WHERE kind = 'breakdown' AND 'travel_drive' = ANY(components)) AS r_travel_drive,
+       max(feat_pack(e, hours_at)) FILTER (WHERE kind = 'breakdown' AND 'undercarriage' = ANY(components)) AS r_undercarriage,
+       max(feat_pack(e, hours_at)) FILTER (WHERE kind = 'breakdown' AND 'cooling' = ANY(components)) AS r_cooling,
+       max(feat_pack(e, hours_at)) FILTER (WHERE kind = 'breakdown' AND 'electrical' = ANY(components)) AS r_electrical,
+       max(feat_pack(e, hours_at)) FILTER (WHERE 'engine_oil' = ANY(parts)) AS p_engine_oil,
+       max(feat_pack(e, hours_at)) FILTER (WHERE 'engine_oil_filter' = ANY(parts)) AS p_engine_oil_filter,
+       max(feat_pack(e, hours_at)) FILTER (WHERE 'fuel_filter' = ANY(parts)) AS p_fuel_filter,
+       max(feat_pack(e, hours_at)) FILTER (WHERE 'air_filter' = ANY(parts)) AS p_air_filter,
+       max(feat_pack(e, hours_at)) FILTER (WHERE 'hydraulic_return_filter' = ANY(parts)) AS p_hydraulic_return_filter,
+       max(feat_pack(e, hours_at)) FILTER (WHERE 'hydraulic_oil' = ANY(parts)) AS p_hydraulic_oil,
+       max(feat_pack(e, hours_at)) FILTER (WHERE 'final_drive_oil' = ANY(parts)) AS p_final_drive_oil,
+       max(feat_pack(e, hours_at)) FILTER (WHERE 'coolant' = ANY(parts)) AS p_coolant,
+       max(feat_pack(e, hours_at)) FILTER (WHERE 'fan_belt' = ANY(parts)) AS p_fan_belt,
+       max(feat_pack(e, hours_at)) FILTER (WHERE 'bucket_teeth' = ANY(parts)) AS p_bucket_teeth,
+       max(feat_pack(e, hours_at)) FILTER (WHERE 'hydraulic_hose' = ANY(parts)) AS p_hydraulic_hose,
+       max(feat_pack(e, hours_at)) FILTER (WHERE 'seal_kit' = ANY(parts)) AS p_seal_kit,
+       max(feat_pack(e, hours_at)) FILTER (WHERE 'track_roller' = ANY(parts)) AS p_track_roller,
+       max(feat_pack(e, hours_at)) FILTER (WHERE 'track_shoe' = ANY(parts)) AS p_track_shoe,
+       max(feat_pack(e, hours_at)) FILTER (WHERE 'battery' = ANY(parts)) AS p_battery
+FROM fb_service
+GROUP BY machine_id, greatest(k, %(g0)s);
+
+-- name: breakdowns_365d
+-- Breakdowns per machine and day over the 365-day event window, known by that day.
+CREATE TEMP TABLE fb_breakdowns ON COMMIT DROP AS
+SELECT s.machine_id, %(d0)s + i AS day,
+       count(*) AS b_all,
+       count(*) FILTER (WHERE 'engine' = ANY(s.components)) AS b_engine,
+       count(*) FILTER (WHERE 'hydraulic_pump' = ANY(s.components)) AS b_hydraulic_pump,
+       count(*) FILTER (WHERE 'main_valve' = ANY(s.components)) AS b_main_valve,
+       count(*) FILTER (WHERE 'swing' = ANY(s.components)) AS b_swing,
+       count(*) FILTER (WHERE 'travel_drive' = ANY(s.components)) AS b_travel_drive,
+       count(*) FILTER (WHERE 'undercarriage' = ANY(s.components)) AS b_undercarriage,
+       count(*) FILTER (WHERE 'cooling' = ANY(s.components)) AS b_cooling,
+       count(*) FILTER (WHERE 'electrical' = ANY(s.components)) AS b_electrical
+FROM fb_service s
+CROSS JOIN LATERAL generate_series(greatest(s.k, %(d0)s) - %(d0)s,
+                                   least(s.e + 364, %(d1)s) - %(d0)s) AS i
+WHERE s.kind = 'breakdown' AND s.e > %(d0)s - 365
+GROUP BY s.machine_id, i;
+
+-- name: analyze
+-- Statistics for the planner on the temp tables (they are not auto-analyzed).
+ANALYZE fb_machines, fb_tel_k, fb_tel_x, fb_fault_k, fb_fault_x, fb_codes, fb_new_codes,
+        fb_service_k, fb_breakdowns;
+
+-- name: feature_rows
+-- The feature rows of the chunk. Each output column is a feature: the comment after it
+-- gives [unit] and meaning (parsed by features/catalog.py for `fleetcare features list`).
+SELECT l3.day, l3.machine_id, %(now)s AS as_of_now,
+       l3.h::real AS engine_hours,  -- [h] hour meter (monotonic across meter resets), latest reading known by the end of the day
+       l3.hrs_1::real AS hours_1d,  -- [h] engine hours run on the day
+       l3.hrs_7::real AS hours_7d,  -- [h] engine hours run in the 7 days up to the day
+       l3.hrs_30::real AS hours_30d,  -- [h] engine hours run in the 30 days up to the day
+       l3.hrs_90::real AS hours_90d,  -- [h] engine hours run in the 90 days up to the day
+       feat_share(l3.idle_7, l3.hrs_7)::real AS idle_share_7d,  -- [share] idle hours / engine hours over 7 days
+       feat_share(l3.idle_30, l3.hrs_30)::real AS idle_share_30d,  -- [share] idle hours / engine hours over 30 days
+       CASE WHEN l3.hrs_30 > 0 THEN l3.fuel_30 / l3.hrs_30 END::real AS fuel_rate_30d,  -- [L/h] fuel used per engine hour over 30 days
+       (l3.load_sy_7 / nullif(l3.load_n_7, 0) / 100)::real AS load_factor_7d,  -- [share] mean engine load over 7 days (0-1)
+       (l3.load_sy_30 / nullif(l3.load_n_30, 0) / 100)::real AS load_factor_30d,  -- [share] mean engine load over 30 days (0-1)
+       l3.n_7::integer AS readings_7d,  -- [count] telemetry readings in 7 days
+       (l3.day - l3.last_day)::integer AS days_since_reading,  -- [d] days since the latest day with a reading (data gap); 0 = a reading on the day
+       (l3.coolant_sy_7 / nullif(l3.coolant_n_7, 0))::real AS coolant_mean_7d,  -- [°C] mean coolant temperature over 7 days
+       feat_share(l3.coolant_hot_7, l3.coolant_n_7)::real AS coolant_hot_share_7d,  -- [share] share of readings with coolant at or above the hot threshold, 7 days
+       feat_share(l3.coolant_hot_30, l3.coolant_n_30)::real AS coolant_hot_share_30d,  -- [share] share of readings with coolant at or above the hot threshold, 30 days
+       l3.coolant_slope_30::real AS coolant_slope_30d,  -- [°C/d] trend of coolant temperature over 30 days (least squares)
+       (l3.hyd_sy_7 / nullif(l3.hyd_n_7, 0))::real AS hyd_oil_temp_mean_7d,  -- [°C] mean hydraulic oil temperature over 7 days
+       feat_share(l3.hyd_hot_7, l3.hyd_n_7)::real AS hyd_oil_hot_share_7d,  -- [share] share of readings with hydraulic oil at or above the hot threshold, 7 days
+       feat_share(l3.hyd_hot_30, l3.hyd_n_30)::real AS hyd_oil_hot_share_30d,  -- [share] share of readings with hydraulic oil at or above the hot threshold, 30 days
+       l3.hyd_slope_14::real AS hyd_oil_temp_slope_14d,  -- [°C/d] trend of hydraulic oil temperature over 14 days (least squares)
+       l3.hyd_slope_30::real AS hyd_oil_temp_slope_30d,  -- [°C/d] trend of hydraulic oil temperature over 30 days (least squares)
+       (l3.press_sy_7 / nullif(l3.press_n_7, 0))::real AS hyd_pressure_mean_7d,  -- [bar] mean hydraulic pressure over 7 days
+       l3.press_slope_14::real AS hyd_pressure_slope_14d,  -- [bar/d] trend of hydraulic pressure over 14 days (least squares)
+       l3.press_slope_30::real AS hyd_pressure_slope_30d,  -- [bar/d] trend of hydraulic pressure over 30 days (least squares)
+       l3.fa_1::integer AS faults_all_1d,  -- [count] active fault code reports on the day, all components
+       l3.fa_7::integer AS faults_all_7d,  -- [count] active fault code reports in 7 days, all components
+       l3.fa_30::integer AS faults_all_30d,  -- [count] active fault code reports in 30 days, all components
+       l3.codes_7::integer AS codes_7d,  -- [count] distinct active codes (SPN, FMI) in 7 days
+       l3.high_oc_7::integer AS high_oc_codes_7d,  -- [count] distinct active codes in 7 days reported with a high occurrence count
+       l3.new_7::integer AS new_codes_7d,  -- [count] active codes first reported for this machine in the last 7 days
+       CASE WHEN l3.has_engine THEN l3.f_engine_7 END::integer AS faults_7d_engine,  -- [count] active fault code reports of the engine SPN family in 7 days
+       CASE WHEN l3.has_hydraulic_pump THEN l3.f_hydraulic_pump_7 END::integer AS faults_7d_hydraulic_pump,  -- [count] active fault code reports of the hydraulic_pump SPN family in 7 days
+       CASE WHEN l3.has_main_valve THEN l3.f_main_valve_7 END::integer AS faults_7d_main_valve,  -- [count] active fault code reports of the main_valve SPN family in 7 days
+       CASE WHEN l3.has_swing THEN l3.f_swing_7 END::integer AS faults_7d_swing,  -- [count] active fault code reports of the swing SPN family in 7 days
+       CASE WHEN l3.has_travel_drive THEN l3.f_travel_drive_7 END::integer AS faults_7d_travel_drive,  -- [count] active fault code reports of the travel_drive SPN family in 7 days
+       CASE WHEN l3.has_undercarriage THEN l3.f_undercarriage_7 END::integer AS faults_7d_undercarriage,  -- [count] active fault code reports of the undercarriage SPN family in 7 days
+       CASE WHEN l3.has_cooling THEN l3.f_cooling_7 END::integer AS faults_7d_cooling,  -- [count] active fault code reports of the cooling SPN family in 7 days
+       CASE WHEN l3.has_electrical THEN l3.f_electrical_7 END::integer AS faults_7d_electrical,  -- [count] active fault code reports of the electrical SPN family in 7 days
+       CASE WHEN l3.has_engine THEN l3.f_engine_30 END::integer AS faults_30d_engine,  -- [count] active fault code reports of the engine SPN family in 30 days
+       CASE WHEN l3.has_hydraulic_pump THEN l3.f_hydraulic_pump_30 END::integer AS faults_30d_hydraulic_pump,  -- [count] active fault code reports of the hydraulic_pump SPN family in 30 days
+       CASE WHEN l3.has_main_valve THEN l3.f_main_valve_30 END::integer AS faults_30d_main_valve,  -- [count] active fault code reports of the main_valve SPN family in 30 days
+       CASE WHEN l3.has_swing THEN l3.f_swing_30 END::integer AS faults_30d_swing,  -- [count] active fault code reports of the swing SPN family in 30 days
+       CASE WHEN l3.has_travel_drive THEN l3.f_travel_drive_30 END::integer AS faults_30d_travel_drive,  -- [count] active fault code reports of the travel_drive SPN family in 30 days
+       CASE WHEN l3.has_undercarriage THEN l3.f_undercarriage_30 END::integer AS faults_30d_undercarriage,  -- [count] active fault code reports of the undercarriage SPN family in 30 days
+       CASE WHEN l3.has_cooling THEN l3.f_cooling_30 END::integer AS faults_30d_cooling,  -- [count] active fault code reports of the cooling SPN family in 30 days
+       CASE WHEN l3.has_electrical THEN l3.f_electrical_30 END::integer AS faults_30d_electrical,  -- [count] active fault code reports of the electrical SPN family in 30 days
+       (CASE WHEN l3.s_any IS NOT NULL THEN l3.day - feat_packed_day(l3.s_any)
+                 WHEN l3.from_new THEN l3.day - l3.delivery_date END)::integer AS days_since_any_service,  -- [d] days since the last preventive service (since delivery if none and seen from new)
+       (CASE WHEN l3.s_any IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.s_any))
+                 WHEN l3.from_new THEN l3.h END)::real AS hours_since_any_service,  -- [h] engine hours since the last preventive service (since delivery if none and seen from new)
+       (CASE WHEN l3.r_any IS NOT NULL THEN l3.day - feat_packed_day(l3.r_any)
+                 WHEN l3.from_new THEN l3.day - l3.delivery_date END)::integer AS days_since_any_breakdown,  -- [d] days since the last breakdown (since delivery if none and seen from new)
+       l3.b_all::integer AS breakdowns_all_365d,  -- [count] breakdowns in 365 days, all components
+       CASE WHEN l3.has_engine_oil THEN (CASE WHEN l3.p_engine_oil IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.p_engine_oil))
+                 WHEN l3.from_new THEN l3.h END) - 250 END::real AS overdue_h_250,  -- [h] hours past the maker's 250 h service (last engine_oil change); negative = hours left
+       CASE WHEN l3.has_fuel_filter THEN (CASE WHEN l3.p_fuel_filter IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.p_fuel_filter))
+                 WHEN l3.from_new THEN l3.h END) - 500 END::real AS overdue_h_500,  -- [h] hours past the maker's 500 h service (last fuel_filter change); negative = hours left
+       CASE WHEN l3.has_air_filter THEN (CASE WHEN l3.p_air_filter IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.p_air_filter))
+                 WHEN l3.from_new THEN l3.h END) - 1000 END::real AS overdue_h_1000,  -- [h] hours past the maker's 1000 h service (last air_filter change); negative = hours left
+       CASE WHEN l3.has_hydraulic_oil THEN (CASE WHEN l3.p_hydraulic_oil IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.p_hydraulic_oil))
+                 WHEN l3.from_new THEN l3.h END) - 2000 END::real AS overdue_h_2000,  -- [h] hours past the maker's 2000 h service (last hydraulic_oil change); negative = hours left
+       (CASE WHEN l3.has_engine THEN CASE WHEN l3.s_engine IS NOT NULL THEN l3.day - feat_packed_day(l3.s_engine)
+                 WHEN l3.from_new THEN l3.day - l3.delivery_date END END)::integer AS days_since_service_engine,  -- [d] days since the last preventive service covering the engine
+       (CASE WHEN l3.has_hydraulic_pump THEN CASE WHEN l3.s_hydraulic_pump IS NOT NULL THEN l3.day - feat_packed_day(l3.s_hydraulic_pump)
+                 WHEN l3.from_new THEN l3.day - l3.delivery_date END END)::integer AS days_since_service_hydraulic_pump,  -- [d] days since the last preventive service covering the hydraulic_pump
+       (CASE WHEN l3.has_main_valve THEN CASE WHEN l3.s_main_valve IS NOT NULL THEN l3.day - feat_packed_day(l3.s_main_valve)
+                 WHEN l3.from_new THEN l3.day - l3.delivery_date END END)::integer AS days_since_service_main_valve,  -- [d] days since the last preventive service covering the main_valve
+       (CASE WHEN l3.has_swing THEN CASE WHEN l3.s_swing IS NOT NULL THEN l3.day - feat_packed_day(l3.s_swing)
+                 WHEN l3.from_new THEN l3.day - l3.delivery_date END END)::integer AS days_since_service_swing,  -- [d] days since the last preventive service covering the swing
+       (CASE WHEN l3.has_travel_drive THEN CASE WHEN l3.s_travel_drive IS NOT NULL THEN l3.day - feat_packed_day(l3.s_travel_drive)
+                 WHEN l3.from_new THEN l3.day - l3.delivery_date END END)::integer AS days_since_service_travel_drive,  -- [d] days since the last preventive service covering the travel_drive
+       (CASE WHEN l3.has_undercarriage THEN CASE WHEN l3.s_undercarriage IS NOT NULL THEN l3.day - feat_packed_day(l3.s_undercarriage)
+                 WHEN l3.from_new THEN l3.day - l3.delivery_date END END)::integer AS days_since_service_undercarriage,  -- [d] days since the last preventive service covering the undercarriage
+       (CASE WHEN l3.has_cooling THEN CASE WHEN l3.s_cooling IS NOT NULL THEN l3.day - feat_packed_day(l3.s_cooling)
+                 WHEN l3.from_new THEN l3.day - l3.delivery_date END END)::integer AS days_since_service_cooling,  -- [d] days since the last preventive service covering the cooling
+       (CASE WHEN l3.has_electrical THEN CASE WHEN l3.s_electrical IS NOT NULL THEN l3.day - feat_packed_day(l3.s_electrical)
+                 WHEN l3.from_new THEN l3.day - l3.delivery_date END END)::integer AS days_since_service_electrical,  -- [d] days since the last preventive service covering the electrical
+       (CASE WHEN l3.has_engine THEN CASE WHEN l3.s_engine IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.s_engine))
+                 WHEN l3.from_new THEN l3.h END END)::real AS hours_since_service_engine,  -- [h] engine hours since the last preventive service covering the engine
+       (CASE WHEN l3.has_hydraulic_pump THEN CASE WHEN l3.s_hydraulic_pump IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.s_hydraulic_pump))
+                 WHEN l3.from_new THEN l3.h END END)::real AS hours_since_service_hydraulic_pump,  -- [h] engine hours since the last preventive service covering the hydraulic_pump
+       (CASE WHEN l3.has_main_valve THEN CASE WHEN l3.s_main_valve IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.s_main_valve))
+                 WHEN l3.from_new THEN l3.h END END)::real AS hours_since_service_main_valve,  -- [h] engine hours since the last preventive service covering the main_valve
+       (CASE WHEN l3.has_swing THEN CASE WHEN l3.s_swing IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.s_swing))
+                 WHEN l3.from_new THEN l3.h END END)::real AS hours_since_service_swing,  -- [h] engine hours since the last preventive service covering the swing
+       (CASE WHEN l3.has_travel_drive THEN CASE WHEN l3.s_travel_drive IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.s_travel_drive))
+                 WHEN l3.from_new THEN l3.h END END)::real AS hours_since_service_travel_drive,  -- [h] engine hours since the last preventive service covering the travel_drive
+       (CASE WHEN l3.has_undercarriage THEN CASE WHEN l3.s_undercarriage IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.s_undercarriage))
+                 WHEN l3.from_new THEN l3.h END END)::real AS hours_since_service_undercarriage,  -- [h] engine hours since the last preventive service covering the undercarriage
+       (CASE WHEN l3.has_cooling THEN CASE WHEN l3.s_cooling IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.s_cooling))
+                 WHEN l3.from_new THEN l3.h END END)::real AS hours_since_service_cooling,  -- [h] engine hours since the last preventive service covering the cooling
+       (CASE WHEN l3.has_electrical THEN CASE WHEN l3.s_electrical IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.s_electrical))
+                 WHEN l3.from_new THEN l3.h END END)::real AS hours_since_service_electrical,  -- [h] engine hours since the last preventive service covering the electrical
+       (CASE WHEN l3.has_engine THEN CASE WHEN l3.r_engine IS NOT NULL THEN l3.day - feat_packed_day(l3.r_engine)
+                 WHEN l3.from_new THEN l3.day - l3.delivery_date END END)::integer AS days_since_repair_engine,  -- [d] days since the last breakdown repair of the engine
+       (CASE WHEN l3.has_hydraulic_pump THEN CASE WHEN l3.r_hydraulic_pump IS NOT NULL THEN l3.day - feat_packed_day(l3.r_hydraulic_pump)
+                 WHEN l3.from_new THEN l3.day - l3.delivery_date END END)::integer AS days_since_repair_hydraulic_pump,  -- [d] days since the last breakdown repair of the hydraulic_pump
+       (CASE WHEN l3.has_main_valve THEN CASE WHEN l3.r_main_valve IS NOT NULL THEN l3.day - feat_packed_day(l3.r_main_valve)
+                 WHEN l3.from_new THEN l3.day - l3.delivery_date END END)::integer AS days_since_repair_main_valve,  -- [d] days since the last breakdown repair of the main_valve
+       (CASE WHEN l3.has_swing THEN CASE WHEN l3.r_swing IS NOT NULL THEN l3.day - feat_packed_day(l3.r_swing)
+                 WHEN l3.from_new THEN l3.day - l3.delivery_date END END)::integer AS days_since_repair_swing,  -- [d] days since the last breakdown repair of the swing
+       (CASE WHEN l3.has_travel_drive THEN CASE WHEN l3.r_travel_drive IS NOT NULL THEN l3.day - feat_packed_day(l3.r_travel_drive)
+                 WHEN l3.from_new THEN l3.day - l3.delivery_date END END)::integer AS days_since_repair_travel_drive,  -- [d] days since the last breakdown repair of the travel_drive
+       (CASE WHEN l3.has_undercarriage THEN CASE WHEN l3.r_undercarriage IS NOT NULL THEN l3.day - feat_packed_day(l3.r_undercarriage)
+                 WHEN l3.from_new THEN l3.day - l3.delivery_date END END)::integer AS days_since_repair_undercarriage,  -- [d] days since the last breakdown repair of the undercarriage
+       (CASE WHEN l3.has_cooling THEN CASE WHEN l3.r_cooling IS NOT NULL THEN l3.day - feat_packed_day(l3.r_cooling)
+                 WHEN l3.from_new THEN l3.day - l3.delivery_date END END)::integer AS days_since_repair_cooling,  -- [d] days since the last breakdown repair of the cooling
+       (CASE WHEN l3.has_electrical THEN CASE WHEN l3.r_electrical IS NOT NULL THEN l3.day - feat_packed_day(l3.r_electrical)
+                 WHEN l3.from_new THEN l3.day - l3.delivery_date END END)::integer AS days_since_repair_electrical,  -- [d] days since the last breakdown repair of the electrical
+       (CASE WHEN l3.has_engine THEN CASE WHEN l3.r_engine IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.r_engine))
+                 WHEN l3.from_new THEN l3.h END END)::real AS hours_since_repair_engine,  -- [h] engine hours since the last breakdown repair of the engine
+       (CASE WHEN l3.has_hydraulic_pump THEN CASE WHEN l3.r_hydraulic_pump IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.r_hydraulic_pump))
+                 WHEN l3.from_new THEN l3.h END END)::real AS hours_since_repair_hydraulic_pump,  -- [h] engine hours since the last breakdown repair of the hydraulic_pump
+       (CASE WHEN l3.has_main_valve THEN CASE WHEN l3.r_main_valve IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.r_main_valve))
+                 WHEN l3.from_new THEN l3.h END END)::real AS hours_since_repair_main_valve,  -- [h] engine hours since the last breakdown repair of the main_valve
+       (CASE WHEN l3.has_swing THEN CASE WHEN l3.r_swing IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.r_swing))
+                 WHEN l3.from_new THEN l3.h END END)::real AS hours_since_repair_swing,  -- [h] engine hours since the last breakdown repair of the swing
+       (CASE WHEN l3.has_travel_drive THEN CASE WHEN l3.r_travel_drive IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.r_travel_drive))
+                 WHEN l3.from_new THEN l3.h END END)::real AS hours_since_repair_travel_drive,  -- [h] engine hours since the last breakdown repair of the travel_drive
+       (CASE WHEN l3.has_undercarriage THEN CASE WHEN l3.r_undercarriage IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.r_undercarriage))
+                 WHEN l3.from_new THEN l3.h END END)::real AS hours_since_repair_undercarriage,  -- [h] engine hours since the last breakdown repair of the undercarriage
+       (CASE WHEN l3.has_cooling THEN CASE WHEN l3.r_cooling IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.r_cooling))
+                 WHEN l3.from_new THEN l3.h END END)::real AS hours_since_repair_cooling,  -- [h] engine hours since the last breakdown repair of the cooling
+       (CASE WHEN l3.has_electrical THEN CASE WHEN l3.r_electrical IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.r_electrical))
+                 WHEN l3.from_new THEN l3.h END END)::real AS hours_since_repair_electrical,  -- [h] engine hours since the last breakdown repair of the electrical
+       CASE WHEN l3.has_engine THEN l3.b_engine END::integer AS breakdowns_365d_engine,  -- [count] breakdowns of the engine in 365 days
+       CASE WHEN l3.has_hydraulic_pump THEN l3.b_hydraulic_pump END::integer AS breakdowns_365d_hydraulic_pump,  -- [count] breakdowns of the hydraulic_pump in 365 days
+       CASE WHEN l3.has_main_valve THEN l3.b_main_valve END::integer AS breakdowns_365d_main_valve,  -- [count] breakdowns of the main_valve in 365 days
+       CASE WHEN l3.has_swing THEN l3.b_swing END::integer AS breakdowns_365d_swing,  -- [count] breakdowns of the swing in 365 days
+       CASE WHEN l3.has_travel_drive THEN l3.b_travel_drive END::integer AS breakdowns_365d_travel_drive,  -- [count] breakdowns of the travel_drive in 365 days
+       CASE WHEN l3.has_undercarriage THEN l3.b_undercarriage END::integer AS breakdowns_365d_undercarriage,  -- [count] breakdowns of the undercarriage in 365 days
+       CASE WHEN l3.has_cooling THEN l3.b_cooling END::integer AS breakdowns_365d_cooling,  -- [count] breakdowns of the cooling in 365 days
+       CASE WHEN l3.has_electrical THEN l3.b_electrical END::integer AS breakdowns_365d_electrical,  -- [count] breakdowns of the electrical in 365 days
+       (CASE WHEN l3.has_engine_oil THEN CASE WHEN l3.p_engine_oil IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.p_engine_oil))
+                 WHEN l3.from_new THEN l3.h END END)::real AS part_hours_engine_oil,  -- [h] engine hours on the engine_oil fitted now (since its last replacement)
+       (CASE WHEN l3.has_engine_oil_filter THEN CASE WHEN l3.p_engine_oil_filter IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.p_engine_oil_filter))
+                 WHEN l3.from_new THEN l3.h END END)::real AS part_hours_engine_oil_filter,  -- [h] engine hours on the engine_oil_filter fitted now (since its last replacement)
+       (CASE WHEN l3.has_fuel_filter THEN CASE WHEN l3.p_fuel_filter IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.p_fuel_filter))
+                 WHEN l3.from_new THEN l3.h END END)::real AS part_hours_fuel_filter,  -- [h] engine hours on the fuel_filter fitted now (since its last replacement)
+       (CASE WHEN l3.has_air_filter THEN CASE WHEN l3.p_air_filter IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.p_air_filter))
+                 WHEN l3.from_new THEN l3.h END END)::real AS part_hours_air_filter,  -- [h] engine hours on the air_filter fitted now (since its last replacement)
+       (CASE WHEN l3.has_hydraulic_return_filter THEN CASE WHEN l3.p_hydraulic_return_filter IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.p_hydraulic_return_filter))
+                 WHEN l3.from_new THEN l3.h END END)::real AS part_hours_hydraulic_return_filter,  -- [h] engine hours on the hydraulic_return_filter fitted now (since its last replacement)
+       (CASE WHEN l3.has_hydraulic_oil THEN CASE WHEN l3.p_hydraulic_oil IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.p_hydraulic_oil))
+                 WHEN l3.from_new THEN l3.h END END)::real AS part_hours_hydraulic_oil,  -- [h] engine hours on the hydraulic_oil fitted now (since its last replacement)
+       (CASE WHEN l3.has_final_drive_oil THEN CASE WHEN l3.p_final_drive_oil IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.p_final_drive_oil))
+                 WHEN l3.from_new THEN l3.h END END)::real AS part_hours_final_drive_oil,  -- [h] engine hours on the final_drive_oil fitted now (since its last replacement)
+       (CASE WHEN l3.has_coolant THEN CASE WHEN l3.p_coolant IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.p_coolant))
+                 WHEN l3.from_new THEN l3.h END END)::real AS part_hours_coolant,  -- [h] engine hours on the coolant fitted now (since its last replacement)
+       (CASE WHEN l3.has_fan_belt THEN CASE WHEN l3.p_fan_belt IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.p_fan_belt))
+                 WHEN l3.from_new THEN l3.h END END)::real AS part_hours_fan_belt,  -- [h] engine hours on the fan_belt fitted now (since its last replacement)
+       (CASE WHEN l3.has_bucket_teeth THEN CASE WHEN l3.p_bucket_teeth IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.p_bucket_teeth))
+                 WHEN l3.from_new THEN l3.h END END)::real AS part_hours_bucket_teeth,  -- [h] engine hours on the bucket_teeth fitted now (since its last replacement)
+       (CASE WHEN l3.has_hydraulic_hose THEN CASE WHEN l3.p_hydraulic_hose IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.p_hydraulic_hose))
+                 WHEN l3.from_new THEN l3.h END END)::real AS part_hours_hydraulic_hose,  -- [h] engine hours on the hydraulic_hose fitted now (since its last replacement)
+       (CASE WHEN l3.has_seal_kit THEN CASE WHEN l3.p_seal_kit IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.p_seal_kit))
+                 WHEN l3.from_new THEN l3.h END END)::real AS part_hours_seal_kit,  -- [h] engine hours on the seal_kit fitted now (since its last replacement)
+       (CASE WHEN l3.has_track_roller THEN CASE WHEN l3.p_track_roller IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.p_track_roller))
+                 WHEN l3.from_new THEN l3.h END END)::real AS part_hours_track_roller,  -- [h] engine hours on the track_roller fitted now (since its last replacement)
+       (CASE WHEN l3.has_track_shoe THEN CASE WHEN l3.p_track_shoe IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.p_track_shoe))
+                 WHEN l3.from_new THEN l3.h END END)::real AS part_hours_track_shoe,  -- [h] engine hours on the track_shoe fitted now (since its last replacement)
+       (CASE WHEN l3.has_battery THEN CASE WHEN l3.p_battery IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.p_battery))
+                 WHEN l3.from_new THEN l3.h END END)::real AS part_hours_battery  -- [h] engine hours on the battery fitted now (since its last replacement)
+FROM (
+    SELECT l2.machine_id,
+           l2.day,
+           l2.delivery_date,
+           l2.h,
+           l2.last_day,
+           l2.first_day,
+           l2.has_engine,
+           l2.has_hydraulic_pump,
+           l2.has_main_valve,
+           l2.has_swing,
+           l2.has_travel_drive,
+           l2.has_undercarriage,
+           l2.has_cooling,
+           l2.has_electrical,
+           l2.has_engine_oil,
+           l2.has_engine_oil_filter,
+           l2.has_fuel_filter,
+           l2.has_air_filter,
+           l2.has_hydraulic_return_filter,
+           l2.has_hydraulic_oil,
+           l2.has_final_drive_oil,
+           l2.has_coolant,
+           l2.has_fan_belt,
+           l2.has_bucket_teeth,
+           l2.has_hydraulic_hose,
+           l2.has_seal_kit,
+           l2.has_track_roller,
+           l2.has_track_shoe,
+           l2.has_battery,
+           l2.s_any,
+           l2.r_any,
+           l2.s_engine,
+           l2.s_hydraulic_pump,
+           l2.s_main_valve,
+           l2.s_swing,
+           l2.s_travel_drive,
+           l2.s_undercarriage,
+           l2.s_cooling,
+           l2.s_electrical,
+           l2.r_engine,
+           l2.r_hydraulic_pump,
+           l2.r_main_valve,
+           l2.r_swing,
+           l2.r_travel_drive,
+           l2.r_undercarriage,
+           l2.r_cooling,
+           l2.r_electrical,
+           l2.p_engine_oil,
+           l2.p_engine_oil_filter,
+           l2.p_fuel_filter,
+           l2.p_air_filter,
+           l2.p_hydraulic_return_filter,
+           l2.p_hydraulic_oil,
+           l2.p_final_drive_oil,
+           l2.p_coolant,
+           l2.p_fan_belt,
+           l2.p_bucket_teeth,
+           l2.p_hydraulic_hose,
+           l2.p_seal_kit,
+           l2.p_track_roller,
+           l2.p_track_shoe,
+           l2.p_battery,
+           CASE WHEN greatest(l2.h_1, tx1.hours_max) IS NOT NULL
+                 THEN feat_nonneg(l2.h - greatest(l2.h_1, tx1.hours_max))
+                 WHEN l2.delivery_date > l2.day - 1 THEN l2.h END AS hrs_1,
+           CASE WHEN greatest(l2.h_7, tx7.hours_max) IS NOT NULL
+                 THEN feat_nonneg(l2.h - greatest(l2.h_7, tx7.hours_max))
+                 WHEN l2.delivery_date > l2.day - 7 THEN l2.h END AS hrs_7,
+           CASE WHEN greatest(l2.h_30, tx30.hours_max) IS NOT NULL
+                 THEN feat_nonneg(l2.h - greatest(l2.h_30, tx30.hours_max))
+                 WHEN l2.delivery_date > l2.day - 30 THEN l2.h END AS hrs_30,
+           CASE WHEN greatest(l2.h_90, tx90.hours_max) IS NOT NULL
+                 THEN feat_nonneg(l2.h - greatest(l2.h_90, tx90.hours_max))
+                 WHEN l2.delivery_date > l2.day - 90 THEN l2.h END AS hrs_90,
+           CASE WHEN greatest(l2.idl_7, tx7.idle_max) IS NOT NULL
+                 THEN feat_nonneg(l2.idl - greatest(l2.idl_7, tx7.idle_max))
+                 WHEN l2.delivery_date > l2.day - 7 THEN l2.idl END AS idle_7,
+           CASE WHEN greatest(l2.idl_30, tx30.idle_max) IS NOT NULL
+                 THEN feat_nonneg(l2.idl - greatest(l2.idl_30, tx30.idle_max))
+                 WHEN l2.delivery_date > l2.day - 30 THEN l2.idl END AS idle_30,
+           CASE WHEN greatest(l2.fu_30, tx30.fuel_max) IS NOT NULL
+                 THEN feat_nonneg(l2.fu - greatest(l2.fu_30, tx30.fuel_max))
+                 WHEN l2.delivery_date > l2.day - 30 THEN l2.fu END AS fuel_30,
+           (l2.c_n - l2.c_n_7 - coalesce(tx7.n, 0)) AS n_7,
+           (l2.c_coolant_n - l2.c_coolant_n_7 - coalesce(tx7.coolant_n, 0)) AS coolant_n_7,
+           (l2.c_coolant_hot - l2.c_coolant_hot_7 - coalesce(tx7.coolant_hot, 0)) AS coolant_hot_7,
+           (l2.c_coolant_sy - l2.c_coolant_sy_7 - coalesce(tx7.coolant_sy, 0)) AS coolant_sy_7,
+           (l2.c_hyd_n - l2.c_hyd_n_7 - coalesce(tx7.hyd_n, 0)) AS hyd_n_7,
+           (l2.c_hyd_hot - l2.c_hyd_hot_7 - coalesce(tx7.hyd_hot, 0)) AS hyd_hot_7,
+           (l2.c_hyd_sy - l2.c_hyd_sy_7 - coalesce(tx7.hyd_sy, 0)) AS hyd_sy_7,
+           (l2.c_load_n - l2.c_load_n_7 - coalesce(tx7.load_n, 0)) AS load_n_7,
+           (l2.c_load_sy - l2.c_load_sy_7 - coalesce(tx7.load_sy, 0)) AS load_sy_7,
+           (l2.c_coolant_n - l2.c_coolant_n_30 - coalesce(tx30.coolant_n, 0)) AS coolant_n_30,
+           (l2.c_coolant_hot - l2.c_coolant_hot_30 - coalesce(tx30.coolant_hot, 0)) AS coolant_hot_30,
+           (l2.c_coolant_sy - l2.c_coolant_sy_30 - coalesce(tx30.coolant_sy, 0)) AS coolant_sy_30,
+           (l2.c_hyd_n - l2.c_hyd_n_30 - coalesce(tx30.hyd_n, 0)) AS hyd_n_30,
+           (l2.c_hyd_hot - l2.c_hyd_hot_30 - coalesce(tx30.hyd_hot, 0)) AS hyd_hot_30,
+           (l2.c_hyd_sy - l2.c_hyd_sy_30 - coalesce(tx30.hyd_sy, 0)) AS hyd_sy_30,
+           (l2.c_load_n - l2.c_load_n_30 - coalesce(tx30.load_n, 0)) AS load_n_30,
+           (l2.c_load_sy - l2.c_load_sy_30 - coalesce(tx30.load_sy, 0)) AS load_sy_30,
+           (l2.c_press_n - l2.c_press_n_7 - coalesce(tx7.press_n, 0)) AS press_n_7,
+           (l2.c_press_sy - l2.c_press_sy_7 - coalesce(tx7.press_sy, 0)) AS press_sy_7,
+           feat_slope((l2.c_coolant_n - l2.c_coolant_n_30 - coalesce(tx30.coolant_n, 0)), (l2.c_coolant_sx - l2.c_coolant_sx_30 - coalesce(tx30.coolant_sx, 0)),
+                      (l2.c_coolant_sxx - l2.c_coolant_sxx_30 - coalesce(tx30.coolant_sxx, 0)), (l2.c_coolant_sy - l2.c_coolant_sy_30 - coalesce(tx30.coolant_sy, 0)),
+                      (l2.c_coolant_sxy - l2.c_coolant_sxy_30 - coalesce(tx30.coolant_sxy, 0))) AS coolant_slope_30,
+           feat_slope((l2.c_hyd_n - l2.c_hyd_n_14 - coalesce(tx14.hyd_n, 0)), (l2.c_hyd_sx - l2.c_hyd_sx_14 - coalesce(tx14.hyd_sx, 0)),
+                      (l2.c_hyd_sxx - l2.c_hyd_sxx_14 - coalesce(tx14.hyd_sxx, 0)), (l2.c_hyd_sy - l2.c_hyd_sy_14 - coalesce(tx14.hyd_sy, 0)),
+                      (l2.c_hyd_sxy - l2.c_hyd_sxy_14 - coalesce(tx14.hyd_sxy, 0))) AS hyd_slope_14,
+           feat_slope((l2.c_hyd_n - l2.c_hyd_n_30 - coalesce(tx30.hyd_n, 0)), (l2.c_hyd_sx - l2.c_hyd_sx_30 - coalesce(tx30.hyd_sx, 0)),
+                      (l2.c_hyd_sxx - l2.c_hyd_sxx_30 - coalesce(tx30.hyd_sxx, 0)), (l2.c_hyd_sy - l2.c_hyd_sy_30 - coalesce(tx30.hyd_sy, 0)),
+                      (l2.c_hyd_sxy - l2.c_hyd_sxy_30 - coalesce(tx30.hyd_sxy, 0))) AS hyd_slope_30,
+           feat_slope((l2.c_press_n - l2.c_press_n_14 - coalesce(tx14.press_n, 0)), (l2.c_press_sx - l2.c_press_sx_14 - coalesce(tx14.press_sx, 0)),
+                      (l2.c_press_sxx - l2.c_press_sxx_14 - coalesce(tx14.press_sxx, 0)), (l2.c_press_sy - l2.c_press_sy_14 - coalesce(tx14.press_sy, 0)),
+                      (l2.c_press_sxy - l2.c_press_sxy_14 - coalesce(tx14.press_sxy, 0))) AS press_slope_14,
+           feat_slope((l2.c_press_n - l2.c_press_n_30 - coalesce(tx30.press_n, 0)), (l2.c_press_sx - l2.c_press_sx_30 - coalesce(tx30.press_sx, 0)),
+                      (l2.c_press_sxx - l2.c_press_sxx_30 - coalesce(tx30.press_sxx, 0)), (l2.c_press_sy - l2.c_press_sy_30 - coalesce(tx30.press_sy, 0)),
+                      (l2.c_press_sxy - l2.c_press_sxy_30 - coalesce(tx30.press_sxy, 0))) AS press_slope_30,
+           (l2.c_fa - l2.c_fa_1 - coalesce(fx1.fa, 0)) AS fa_1,
+           (l2.c_fa - l2.c_fa_7 - coalesce(fx7.fa, 0)) AS fa_7,
+           (l2.c_fa - l2.c_fa_30 - coalesce(fx30.fa, 0)) AS fa_30,
+           (l2.c_f_engine - l2.c_f_engine_7 - coalesce(fx7.f_engine, 0)) AS f_engine_7,
+           (l2.c_f_engine - l2.c_f_engine_30 - coalesce(fx30.f_engine, 0)) AS f_engine_30,
+           (l2.c_f_hydraulic_pump - l2.c_f_hydraulic_pump_7 - coalesce(fx7.f_hydraulic_pump, 0)) AS f_hydraulic_pump_7,
+           (l2.c_f_hydraulic_pump - l2.c_f_hydraulic_pump_30 - coalesce(fx30.f_hydraulic_pump, 0)) AS f_hydraulic_pump_30,
+           (l2.c_f_main_valve - l2.c_f_main_valve_7 - coalesce(fx7.f_main_valve, 0)) AS f_main_valve_7,
+           (l2.c_f_main_valve - l2.c_f_main_valve_30 - coalesce(fx30.f_main_valve, 0)) AS f_main_valve_30,
+           (l2.c_f_swing - l2.c_f_swing_7 - coalesce(fx7.f_swing, 0)) AS f_swing_7,
+           (l2.c_f_swing - l2.c_f_swing_30 - coalesce(fx30.f_swing, 0)) AS f_swing_30,
+           (l2.c_f_travel_drive - l2.c_f_travel_drive_7 - coalesce(fx7.f_travel_drive, 0)) AS f_travel_drive_7,
+           (l2.c_f_travel_drive - l2.c_f_travel_drive_30 - coalesce(fx30.f_travel_drive, 0)) AS f_travel_drive_30,
+           (l2.c_f_undercarriage - l2.c_f_undercarriage_7 - coalesce(fx7.f_undercarriage, 0)) AS f_undercarriage_7,
+           (l2.c_f_undercarriage - l2.c_f_undercarriage_30 - coalesce(fx30.f_undercarriage, 0)) AS f_undercarriage_30,
+           (l2.c_f_cooling - l2.c_f_cooling_7 - coalesce(fx7.f_cooling, 0)) AS f_cooling_7,
+           (l2.c_f_cooling - l2.c_f_cooling_30 - coalesce(fx30.f_cooling, 0)) AS f_cooling_30,
+           (l2.c_f_electrical - l2.c_f_electrical_7 - coalesce(fx7.f_electrical, 0)) AS f_electrical_7,
+           (l2.c_f_electrical - l2.c_f_electrical_30 - coalesce(fx30.f_electrical, 0)) AS f_electrical_30,
+           (l2.c_new - l2.c_new_7) AS new_7,
+           coalesce(cd.codes, 0) AS codes_7,
+           coalesce(cd.high_oc, 0) AS high_oc_7,
+           coalesce(bd.b_all, 0) AS b_all,
+           coalesce(bd.b_engine, 0) AS b_engine,
+           coalesce(bd.b_hydraulic_pump, 0) AS b_hydraulic_pump,
+           coalesce(bd.b_main_valve, 0) AS b_main_valve,
+           coalesce(bd.b_swing, 0) AS b_swing,
+           coalesce(bd.b_travel_drive, 0) AS b_travel_drive,
+           coalesce(bd.b_undercarriage, 0) AS b_undercarriage,
+           coalesce(bd.b_cooling, 0) AS b_cooling,
+           coalesce(bd.b_electrical, 0) AS b_electrical,
+           (l2.first_day IS NOT NULL AND l2.first_day <= l2.delivery_date + 30) AS from_new
+    FROM (
+        SELECT l1.*,
+               lag(h, 1) OVER w AS h_1,
+               lag(h, 7) OVER w AS h_7,
+               lag(h, 30) OVER w AS h_30,
+               lag(h, 90) OVER w AS h_90,
+               lag(idl, 7) OVER w AS idl_7,
+               lag(idl, 30) OVER w AS idl_30,
+               lag(fu, 30) OVER w AS fu_30,
+               lag(c_n, 7) OVER w AS c_n_7,
+               lag(c_coolant_n, 7) OVER w AS c_coolant_n_7,
+               lag(c_coolant_n, 30) OVER w AS c_coolant_n_30,
+               lag(c_coolant_hot, 7) OVER w AS c_coolant_hot_7,
+               lag(c_coolant_hot, 30) OVER w AS c_coolant_hot_30,
+               lag(c_coolant_sy, 7) OVER w AS c_coolant_sy_7,
+               lag(c_coolant_sy, 30) OVER w AS c_coolant_sy_30,
+               lag(c_coolant_sx, 30) OVER w AS c_coolant_sx_30,
+               lag(c_coolant_sxx, 30) OVER w AS c_coolant_sxx_30,
+               lag(c_coolant_sxy, 30) OVER w AS c_coolant_sxy_30,
+               lag(c_hyd_n, 7) OVER w AS c_hyd_n_7,
+               lag(c_hyd_n, 14) OVER w AS c_hyd_n_14,
+               lag(c_hyd_n, 30) OVER w AS c_hyd_n_30,
+               lag(c_hyd_hot, 7) OVER w AS c_hyd_hot_7,
+               lag(c_hyd_hot, 30) OVER w AS c_hyd_hot_30,
+               lag(c_hyd_sy, 7) OVER w AS c_hyd_sy_7,
+               lag(c_hyd_sy, 14) OVER w AS c_hyd_sy_14,
+               lag(c_hyd_sy, 30) OVER w AS c_hyd_sy_30,
+               lag(c_hyd_sx, 14) OVER w AS c_hyd_sx_14,
+               lag(c_hyd_sx, 30) OVER w AS c_hyd_sx_30,
+               lag(c_hyd_sxx, 14) OVER w AS c_hyd_sxx_14,
+               lag(c_hyd_sxx, 30) OVER w AS c_hyd_sxx_30,
+               lag(c_hyd_sxy, 14) OVER w AS c_hyd_sxy_14,
+               lag(c_hyd_sxy, 30) OVER w AS c_hyd_sxy_30,
+               lag(c_press_n, 7) OVER w AS c_press_n_7,
+               lag(c_press_n, 14) OVER w AS c_press_n_14,
+               lag(c_press_n, 30) OVER w AS c_press_n_30,
+               lag(c_press_sy, 7) OVER w AS c_press_sy_7,
+               lag(c_press_sy, 14) OVER w AS c_press_sy_14,
+               lag(c_press_sy, 30) OVER w AS c_press_sy_30,
+               lag(c_press_sx, 14) OVER w AS c_press_sx_14,
+               lag(c_press_sx, 30) OVER w AS c_press_sx_30,
+               lag(c_press_sxx, 14) OVER w AS c_press_sxx_14,
+               lag(c_press_sxx, 30) OVER w AS c_press_sxx_30,
+               lag(c_press_sxy, 14) OVER w AS c_press_sxy_14,
+               lag(c_press_sxy, 30) OVER w AS c_press_sxy_30,
+               lag(c_load_n, 7) OVER w AS c_load_n_7,
+               lag(c_load_n, 30) OVER w AS c_load_n_30,
+               lag(c_load_sy, 7) OVER w AS c_load_sy_7,
+               lag(c_load_sy, 30) OVER w AS c_load_sy_30,
+               lag(c_fa, 1) OVER w AS c_fa_1,
+               lag(c_fa, 7) OVER w AS c_fa_7,
+               lag(c_fa, 30) OVER w AS c_fa_30,
+               lag(c_new, 7) OVER w AS c_new_7,
+               lag(c_f_engine, 7) OVER w AS c_f_engine_7,
+               lag(c_f_engine, 30) OVER w AS c_f_engine_30,
+               lag(c_f_hydraulic_pump, 7) OVER w AS c_f_hydraulic_pump_7,
+               lag(c_f_hydraulic_pump, 30) OVER w AS c_f_hydraulic_pump_30,
+               lag(c_f_main_valve, 7) OVER w AS c_f_main_valve_7,
+               lag(c_f_main_valve, 30) OVER w AS c_f_main_valve_30,
+               lag(c_f_swing, 7) OVER w AS c_f_swing_7,
+               lag(c_f_swing, 30) OVER w AS c_f_swing_30,
+               lag(c_f_travel_drive, 7) OVER w AS c_f_travel_drive_7,
+               lag(c_f_travel_drive, 30) OVER w AS c_f_travel_drive_30,
+               lag(c_f_undercarriage, 7) OVER w AS c_f_undercarriage_7,
+               lag(c_f_undercarriage, 30) OVER w AS c_f_undercarriage_30,
+               lag(c_f_cooling, 7) OVER w AS c_f_cooling_7,
+               lag(c_f_cooling, 30) OVER w AS c_f_cooling_30,
+               lag(c_f_electrical, 7) OVER w AS c_f_electrical_7,
+               lag(c_f_electrical, 30) OVER w AS c_f_electrical_30
+        FROM (
+            SELECT m.machine_id, %(g0)s + g.i AS day, g.i, m.delivery_date,
+                   m.has_engine,
+                   m.has_hydraulic_pump,
+                   m.has_main_valve,
+                   m.has_swing,
+                   m.has_travel_drive,
+                   m.has_undercarriage,
+                   m.has_cooling,
+                   m.has_electrical,
+                   m.has_engine_oil,
+                   m.has_engine_oil_filter,
+                   m.has_fuel_filter,
+                   m.has_air_filter,
+                   m.has_hydraulic_return_filter,
+                   m.has_hydraulic_oil,
+                   m.has_final_drive_oil,
+                   m.has_coolant,
+                   m.has_fan_belt,
+                   m.has_bucket_teeth,
+                   m.has_hydraulic_hose,
+                   m.has_seal_kit,
+                   m.has_track_roller,
+                   m.has_track_shoe,
+                   m.has_battery,
+                   max(t.hours_max) OVER run AS h,
+                   max(t.idle_max) OVER run AS idl,
+                   max(t.fuel_max) OVER run AS fu,
+                   max(t.last_day) OVER run AS last_day,
+                   min(t.first_day) OVER run AS first_day,
+                   coalesce(sum(t.n) OVER run, 0) AS c_n,
+                   coalesce(sum(t.coolant_n) OVER run, 0) AS c_coolant_n,
+                   coalesce(sum(t.coolant_hot) OVER run, 0) AS c_coolant_hot,
+                   coalesce(sum(t.coolant_sx) OVER run, 0) AS c_coolant_sx,
+                   coalesce(sum(t.coolant_sxx) OVER run, 0) AS c_coolant_sxx,
+                   coalesce(sum(t.coolant_sy) OVER run, 0) AS c_coolant_sy,
+                   coalesce(sum(t.coolant_sxy) OVER run, 0) AS c_coolant_sxy,
+                   coalesce(sum(t.hyd_n) OVER run, 0) AS c_hyd_n,
+                   coalesce(sum(t.hyd_hot) OVER run, 0) AS c_hyd_hot,
+                   coalesce(sum(t.hyd_sx) OVER run, 0) AS c_hyd_sx,
+                   coalesce(sum(t.hyd_sxx) OVER run, 0) AS c_hyd_sxx,
+                   coalesce(sum(t.hyd_sy) OVER run, 0) AS c_hyd_sy,
+                   coalesce(sum(t.hyd_sxy) OVER run, 0) AS c_hyd_sxy,
+                   coalesce(sum(t.press_n) OVER run, 0) AS c_press_n,
+                   coalesce(sum(t.press_sx) OVER run, 0) AS c_press_sx,
+                   coalesce(sum(t.press_sxx) OVER run, 0) AS c_press_sxx,
+                   coalesce(sum(t.press_sy) OVER run, 0) AS c_press_sy,
+                   coalesce(sum(t.press_sxy) OVER run, 0) AS c_press_sxy,
+                   coalesce(sum(t.load_n) OVER run, 0) AS c_load_n,
+                   coalesce(sum(t.load_sy) OVER run, 0) AS c_load_sy,
+                   coalesce(sum(f.fa) OVER run, 0) AS c_fa,
+                   coalesce(sum(f.f_engine) OVER run, 0) AS c_f_engine,
+                   coalesce(sum(f.f_hydraulic_pump) OVER run, 0) AS c_f_hydraulic_pump,
+                   coalesce(sum(f.f_main_valve) OVER run, 0) AS c_f_main_valve,
+                   coalesce(sum(f.f_swing) OVER run, 0) AS c_f_swing,
+                   coalesce(sum(f.f_travel_drive) OVER run, 0) AS c_f_travel_drive,
+                   coalesce(sum(f.f_undercarriage) OVER run, 0) AS c_f_undercarriage,
+                   coalesce(sum(f.f_cooling) OVER run, 0) AS c_f_cooling,
+                   coalesce(sum(f.f_electrical) OVER run, 0) AS c_f_electrical,
+                   coalesce(sum(nc.n) OVER run, 0) AS c_new,
+                   max(s.s_any) OVER run AS s_any,
+                   max(s.r_any) OVER run AS r_any,
+                   max(s.s_engine) OVER run AS s_engine,
+                   max(s.s_hydraulic_pump) OVER run AS s_hydraulic_pump,
+                   max(s.s_main_valve) OVER run AS s_main_valve,
+                   max(s.s_swing) OVER run AS s_swing,
+                   max(s.s_travel_drive) OVER run AS s_travel_drive,
+                   max(s.s_undercarriage) OVER run AS s_undercarriage,
+                   max(s.s_cooling) OVER run AS s_cooling,
+                   max(s.s_electrical) OVER run AS s_electrical,
+                   max(s.r_engine) OVER run AS r_engine,
+                   max(s.r_hydraulic_pump) OVER run AS r_hydraulic_pump,
+                   max(s.r_main_valve) OVER run AS r_main_valve,
+                   max(s.r_swing) OVER run AS r_swing,
+                   max(s.r_travel_drive) OVER run AS r_travel_drive,
+                   max(s.r_undercarriage) OVER run AS r_undercarriage,
+                   max(s.r_cooling) OVER run AS r_cooling,
+                   max(s.r_electrical) OVER run AS r_electrical,
+                   max(s.p_engine_oil) OVER run AS p_engine_oil,
+                   max(s.p_engine_oil_filter) OVER run AS p_engine_oil_filter,
+                   max(s.p_fuel_filter) OVER run AS p_fuel_filter,
+                   max(s.p_air_filter) OVER run AS p_air_filter,
+                   max(s.p_hydraulic_return_filter) OVER run AS p_hydraulic_return_filter,
+                   max(s.p_hydraulic_oil) OVER run AS p_hydraulic_oil,
+                   max(s.p_final_drive_oil) OVER run AS p_final_drive_oil,
+                   max(s.p_coolant) OVER run AS p_coolant,
+                   max(s.p_fan_belt) OVER run AS p_fan_belt,
+                   max(s.p_bucket_teeth) OVER run AS p_bucket_teeth,
+                   max(s.p_hydraulic_hose) OVER run AS p_hydraulic_hose,
+                   max(s.p_seal_kit) OVER run AS p_seal_kit,
+                   max(s.p_track_roller) OVER run AS p_track_roller,
+                   max(s.p_track_shoe) OVER run AS p_track_shoe,
+                   max(s.p_battery) OVER run AS p_battery
+            FROM fb_machines m
+            CROSS JOIN generate_series(0, %(d1)s - %(g0)s) AS g(i)
+            LEFT JOIN fb_tel_k t ON t.machine_id = m.machine_id AND t.k = %(g0)s + g.i
+            LEFT JOIN fb_fault_k f ON f.machine_id = m.machine_id AND f.k = %(g0)s + g.i
+            LEFT JOIN fb_new_codes nc ON nc.machine_id = m.machine_id AND nc.k = %(g0)s + g.i
+            LEFT JOIN fb_service_k s ON s.machine_id = m.machine_id AND s.k = %(g0)s + g.i
+            WINDOW run AS (PARTITION BY m.machine_id ORDER BY g.i ROWS UNBOUNDED PRECEDING)
+        ) l1
+        WINDOW w AS (PARTITION BY l1.machine_id ORDER BY l1.i)
+    ) l2
+    LEFT JOIN fb_tel_x tx1 ON tx1.machine_id = l2.machine_id AND tx1.day = l2.day AND tx1.w = 1
+    LEFT JOIN fb_tel_x tx7 ON tx7.machine_id = l2.machine_id AND tx7.day = l2.day AND tx7.w = 7
+    LEFT JOIN fb_tel_x tx14 ON tx14.machine_id = l2.machine_id AND tx14.day = l2.day AND tx14.w = 14
+    LEFT JOIN fb_tel_x tx30 ON tx30.machine_id = l2.machine_id AND tx30.day = l2.day AND tx30.w = 30
+    LEFT JOIN fb_tel_x tx90 ON tx90.machine_id = l2.machine_id AND tx90.day = l2.day AND tx90.w = 90
+    LEFT JOIN fb_fault_x fx1 ON fx1.machine_id = l2.machine_id AND fx1.day = l2.day AND fx1.w = 1
+    LEFT JOIN fb_fault_x fx7 ON fx7.machine_id = l2.machine_id AND fx7.day = l2.day AND fx7.w = 7
+    LEFT JOIN fb_fault_x fx30 ON fx30.machine_id = l2.machine_id AND fx30.day = l2.day AND fx30.w = 30
+    LEFT JOIN fb_codes cd ON cd.machine_id = l2.machine_id AND cd.day = l2.day
+    LEFT JOIN fb_breakdowns bd ON bd.machine_id = l2.machine_id AND bd.day = l2.day
+    WHERE l2.day >= %(d0)s AND l2.day >= l2.delivery_date
+) l3

@@ -1,0 +1,148 @@
+-- Daily rollups of raw telemetry and fault codes, keyed by (machine, event day, known day).
+-- Parameters: %(tz)s the fleet zone; %(since)s the received_at watermark (incremental);
+-- %(coolant_hot)s / %(hyd_hot)s the temperature thresholds (features/rollup.py).
+-- A cell is always recomputed whole from raw rows, never adjusted, so refreshing twice or
+-- over an overlap gives the same cells.
+
+-- name: counter_offsets
+-- Idle-hour and fuel counters restarted with the hour meter: the drop at each recorded
+-- meter reset, accumulated like ingest's meter_offsets, so those counters stay monotonic too.
+CREATE TEMP TABLE feat_counter_offsets ON COMMIT DROP AS
+WITH drops AS (
+    SELECT r.machine_id, r.ts,
+           greatest(coalesce(p.idle_hours - c.idle_hours, 0), 0) AS idle_drop,
+           greatest(coalesce(p.fuel_used_l - c.fuel_used_l, 0), 0) AS fuel_drop
+    FROM meter_resets r
+    CROSS JOIN LATERAL (SELECT t.idle_hours, t.fuel_used_l FROM telemetry t
+                        WHERE t.machine_id = r.machine_id AND t.ts = r.ts
+                        ORDER BY t.seq LIMIT 1) c
+    LEFT JOIN LATERAL (SELECT t.idle_hours, t.fuel_used_l FROM telemetry t
+                       WHERE t.machine_id = r.machine_id AND t.ts < r.ts
+                       ORDER BY t.ts DESC, t.seq DESC LIMIT 1) p ON true
+)
+SELECT machine_id,
+       ts AS valid_from,
+       coalesce(lead(ts) OVER w, 'infinity'::timestamptz) AS valid_until,
+       sum(idle_drop) OVER (w ROWS UNBOUNDED PRECEDING) AS idle_off,
+       sum(fuel_drop) OVER (w ROWS UNBOUNDED PRECEDING) AS fuel_off
+FROM drops
+WINDOW w AS (PARTITION BY machine_id ORDER BY ts);
+
+-- name: changed_days
+-- Machine-days whose telemetry cells must be recomputed: days with rows received since
+-- the watermark, and every later day of a machine whose meter resets changed since then
+-- (a reset shifts the monotonic hours of all later readings).
+CREATE TEMP TABLE feat_changed_days ON COMMIT DROP AS
+SELECT machine_id, day,
+       (day::timestamp AT TIME ZONE %(tz)s) AS lo,
+       ((day + 1)::timestamp AT TIME ZONE %(tz)s) AS hi
+FROM (
+    SELECT machine_id, (ts AT TIME ZONE %(tz)s)::date AS day
+    FROM telemetry WHERE received_at >= %(since)s
+    UNION
+    SELECT t.machine_id, (t.ts AT TIME ZONE %(tz)s)::date
+    FROM (SELECT machine_id, min(ts) AS ts FROM meter_resets
+          WHERE detected_at >= %(reset_since)s GROUP BY machine_id) r
+    JOIN telemetry t ON t.machine_id = r.machine_id AND t.ts >= r.ts
+) d;
+
+-- name: changed_fault_days
+-- Machine-days whose fault-code cells must be recomputed.
+CREATE TEMP TABLE feat_changed_fault_days ON COMMIT DROP AS
+SELECT machine_id, day,
+       (day::timestamp AT TIME ZONE %(tz)s) AS lo,
+       ((day + 1)::timestamp AT TIME ZONE %(tz)s) AS hi
+FROM (SELECT DISTINCT machine_id, (ts AT TIME ZONE %(tz)s)::date AS day
+      FROM fault_codes WHERE received_at >= %(since)s) d;
+
+-- name: marks
+-- The newest insert times seen, the next run's watermarks (NULL: nothing new).
+SELECT (SELECT max(received_at) FROM telemetry WHERE received_at >= %(since)s),
+       (SELECT max(received_at) FROM fault_codes WHERE received_at >= %(fault_since)s),
+       (SELECT max(detected_at) FROM meter_resets WHERE detected_at >= %(reset_since)s);
+
+-- name: delete_changed_telemetry
+-- Drop the cells of changed machine-days (all their known days).
+DELETE FROM feat_telemetry_daily f
+USING feat_changed_days c
+WHERE f.machine_id = c.machine_id AND f.day = c.day;
+
+-- name: delete_changed_faults
+-- Drop the fault cells of changed machine-days.
+DELETE FROM feat_fault_daily f
+USING feat_changed_fault_days c
+WHERE f.machine_id = c.machine_id AND f.day = c.day;
+
+-- name: insert_telemetry_cells
+-- Aggregate raw readings into cells; {source} is either all readings or those of the
+-- changed machine-days. x is days since 2020-01-01 UTC (slopes are per day).
+INSERT INTO feat_telemetry_daily
+SELECT machine_id, day, known_day,
+       count(*),
+       max(hours), max(idle), max(fuel),
+       count(coolant),
+       count(*) FILTER (WHERE coolant >= %(coolant_hot)s),
+       coalesce(sum(x) FILTER (WHERE coolant IS NOT NULL), 0),
+       coalesce(sum(x * x) FILTER (WHERE coolant IS NOT NULL), 0),
+       coalesce(sum(coolant), 0),
+       coalesce(sum(x * coolant), 0),
+       count(hyd),
+       count(*) FILTER (WHERE hyd >= %(hyd_hot)s),
+       coalesce(sum(x) FILTER (WHERE hyd IS NOT NULL), 0),
+       coalesce(sum(x * x) FILTER (WHERE hyd IS NOT NULL), 0),
+       coalesce(sum(hyd), 0),
+       coalesce(sum(x * hyd), 0),
+       count(press),
+       coalesce(sum(x) FILTER (WHERE press IS NOT NULL), 0),
+       coalesce(sum(x * x) FILTER (WHERE press IS NOT NULL), 0),
+       coalesce(sum(press), 0),
+       coalesce(sum(x * press), 0),
+       count(load),
+       coalesce(sum(load), 0)
+FROM (
+    SELECT r.machine_id,
+           (r.ts AT TIME ZONE %(tz)s)::date AS day,
+           (greatest(r.ts, r.arrived_at) AT TIME ZONE %(tz)s)::date AS known_day,
+           r.hours,
+           r.idle_hours + coalesce(o.idle_off, 0) AS idle,
+           r.fuel_used_l + coalesce(o.fuel_off, 0) AS fuel,
+           (date_part('epoch', r.ts) - 1577836800) / 86400.0 AS x,
+           r.coolant_temp_c::float8 AS coolant,
+           r.hydraulic_oil_temp_c::float8 AS hyd,
+           r.hydraulic_pressure_bar::float8 AS press,
+           r.engine_load_pct::float8 AS load
+    FROM {source}
+    LEFT JOIN feat_counter_offsets o
+           ON o.machine_id = r.machine_id AND r.ts >= o.valid_from AND r.ts < o.valid_until
+) readings
+GROUP BY machine_id, day, known_day;
+
+-- name: insert_fault_cells
+-- Aggregate raw fault codes into cells; {source} as above.
+INSERT INTO feat_fault_daily
+SELECT r.machine_id,
+       (r.ts AT TIME ZONE %(tz)s)::date,
+       (greatest(r.ts, r.arrived_at) AT TIME ZONE %(tz)s)::date,
+       r.spn, r.fmi,
+       count(*),
+       count(*) FILTER (WHERE r.active),
+       coalesce(max(r.oc) FILTER (WHERE r.active), 0)
+FROM {source}
+GROUP BY 1, 2, 3, 4, 5;
+
+-- name: upsert_first_seen
+-- First event day and first known day of each active code per machine; only ever earlier.
+INSERT INTO feat_fault_first_seen AS s (machine_id, spn, fmi, first_day, first_known_day)
+SELECT f.machine_id, f.spn, f.fmi, min(f.day), min(f.known_day)
+FROM feat_fault_daily f
+{changed}
+WHERE f.n_active > 0
+GROUP BY 1, 2, 3
+ON CONFLICT (machine_id, spn, fmi) DO UPDATE
+SET first_day = least(s.first_day, excluded.first_day),
+    first_known_day = least(s.first_known_day, excluded.first_known_day)
+WHERE excluded.first_day < s.first_day OR excluded.first_known_day < s.first_known_day;
+
+-- name: truncate_all
+-- Start the rollups over (full rebuild).
+TRUNCATE feat_telemetry_daily, feat_fault_daily, feat_fault_first_seen;
