@@ -77,8 +77,10 @@ class _Clock:
         return f"{day}T{h:02d}:{rem // 60:02d}:{rem % 60:02d}+08:00"
 
 
-def _num(x: float, nd: int) -> str:
-    return "null" if math.isnan(x) else f"{x:.{nd}f}"
+def rfc3339(t: np.ndarray) -> list[str]:
+    """Vectorised _Clock for arrays of whole Unix seconds (the hot path)."""
+    local = (np.asarray(t, dtype=np.int64) + 8 * 3600).astype("datetime64[s]")
+    return [x + "+08:00" for x in np.datetime_as_string(local, unit="s").tolist()]
 
 
 class Uplink:
@@ -195,30 +197,33 @@ class Uplink:
         idle = tel["idle_hours"] - off[:, 1]
         fuel = tel["fuel_used_l"] - off[:, 2]
         gap = self._in_gap(m, d)
-        ids, clock, skew = self.ids, self.clock, self.skew
+        ids, skew = self.ids, self.skew
         cols = (tel["lat"], tel["lon"], tel["coolant_temp_c"], tel["hydraulic_oil_temp_c"],
                 tel["engine_load_pct"], tel["hydraulic_pressure_bar"])
         lat, lon, cool, hyd, load, press = (c.tolist() for c in cols)
         eh_l, idle_l, fuel_l = eh.tolist(), idle.tolist(), fuel.tolist()
-        m_l, ts_l, sent_l, seq_l, gap_l = m.tolist(), ts.tolist(), sent.tolist(), seq.tolist(), \
-            gap.tolist()
-        skew_l = skew.tolist()
+        m_l, sent_l, seq_l, gap_l = m.tolist(), sent.tolist(), seq.tolist(), gap.tolist()
+        ts_s = rfc3339(ts + skew[m])
+        sent_s = rfc3339(sent + skew[m])
+        # Machines without an engine or hydraulics send null sensors and no fuel counter.
+        partial = np.isnan(np.stack(cols[2:] + (fuel,))).any(axis=0).tolist()
         topics = self.topics
         for j in range(n):
             i = m_l[j]
-            k = skew_l[i]
-            fuel_s = "" if math.isnan(fuel_l[j]) else f',"fuel_used_l":{fuel_l[j]:.1f}'
-            body = (f'"machine_id":"{ids[i]}","seq":{seq_l[j]},"ts":"{clock(ts_l[j] + k)}",'
-                    f'"engine_hours":{eh_l[j]:.2f},"idle_hours":{idle_l[j]:.2f}{fuel_s},'
+            body = (f'"machine_id":"{ids[i]}","seq":{seq_l[j]},"ts":"{ts_s[j]}",'
+                    f'"engine_hours":{eh_l[j]:.2f},"idle_hours":{idle_l[j]:.2f},'
+                    f'"fuel_used_l":{fuel_l[j]:.1f},'
                     f'"lat":{lat[j]:.5f},"lon":{lon[j]:.5f},'
-                    f'"coolant_temp_c":{_num(cool[j], 1)},'
-                    f'"hydraulic_oil_temp_c":{_num(hyd[j], 1)},'
-                    f'"engine_load_pct":{_num(load[j], 1)},'
-                    f'"hydraulic_pressure_bar":{_num(press[j], 1)}')
+                    f'"coolant_temp_c":{cool[j]:.1f},'
+                    f'"hydraulic_oil_temp_c":{hyd[j]:.1f},'
+                    f'"engine_load_pct":{load[j]:.1f},'
+                    f'"hydraulic_pressure_bar":{press[j]:.1f}')
+            if partial[j]:
+                body = body.replace(',"fuel_used_l":nan', "").replace("nan", "null")
             if gap_l[j]:
                 self._buf.setdefault((i, 0), []).append(body)
             else:
-                payload = f'{{{body},"sent_at":"{clock(sent_l[j] + k)}"}}'.encode()
+                payload = f'{{{body},"sent_at":"{sent_s[j]}"}}'.encode()
                 out.append(Message(float(sent_l[j]), i, 0, seq_l[j], 0, topics[i][0], payload,
                                    1, None))
 
