@@ -97,9 +97,11 @@ def _register_stage_commands() -> None:
     """Each stage owns its commands in its own cli module; they are attached here."""
     from fleetcare.bench import bench
     from fleetcare.demo import demo
+    from fleetcare.web import serve
 
     cli.add_command(demo)
     cli.add_command(bench)
+    cli.add_command(serve)
 
     from ingest.bench import bench_ingest
     from ingest.cli import import_, ingest

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
         default=Path(".fleetcare"), description="where embedded services and outputs live"
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    web_host: str = Field(default="127.0.0.1", description="address `fleetcare serve` binds")
+    web_port: int = Field(default=8000, ge=0, le=65535, description="port of `fleetcare serve`")
     # auto: use TimescaleDB when the extension is installable; off: plain PostgreSQL tables.
     timescaledb: Literal["auto", "off"] = "auto"
 
