@@ -216,3 +216,43 @@ def _resets(url: str) -> list[tuple]:
     with psycopg.connect(url) as conn:
         return conn.execute("SELECT machine_id, ts, hours_before, hours_after FROM meter_resets "
                             "ORDER BY 1, 2").fetchall()
+
+
+def test_service_metrics_and_clean_sigterm(db_url: str, broker) -> None:  # noqa: F811
+    import urllib.request
+
+    from fleetcare.embedded import free_port
+
+    machines = machine_ids(50)
+    seed_machines(db_url, machines)
+    messages = telemetry_messages(machines, 40)
+    prepare_session(broker.url, "svc")
+    fast_publish(broker.url, messages + [(topic("EX00001"), b"not json")])
+    port = free_port()
+    env = {**os.environ, "FLEETCARE_DATABASE_URL": db_url, "FLEETCARE_MQTT_URL": broker.url}
+    proc = subprocess.Popen([sys.executable, "-m", "fleetcare", "ingest", "--client-id", "svc",
+                             "--metrics-port", str(port), "--log-every", "0.5"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        assert wait_for(lambda: count(db_url, ROWS) == len(messages), timeout=60)
+
+        def scrape() -> str:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                return r.read().decode()
+
+        assert wait_for(lambda: 'fleetcare_ingest_dead_letters_total{reason="unknown_machine"} 1.0'
+                        in scrape(), timeout=10)
+        text = scrape()
+        assert f'fleetcare_ingest_rows_stored_total{{stream="telemetry"}} {len(messages)}.0' in text
+        assert "fleetcare_ingest_batch_seconds_bucket" in text
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    log = out.decode()
+    assert proc.returncode == 0, log
+    assert "SIGTERM: stopping" in log and "stored" in log  # the periodic/last summary line
+    # Everything was acked before exit: the session has nothing left.
+    again = Ingest(ingest_config(broker.url, db_url, client_id="svc", once=True)).run()
+    assert again.messages == 0
