@@ -214,7 +214,8 @@ def test_generated_garbage_goes_to_dead_letters_and_flow_continues(_module_db: s
                                                                    payloads: list[bytes]) -> None:
     url = _module_db
     before_dead = count(url, "SELECT count(*) FROM dead_letters")
-    good = (topic(M), encode(reading(M, next(_good_seq), ts=NOW - timedelta(days=1))))
+    good = (topic(M), encode({**reading(M, 1, ts=NOW - timedelta(days=1)),
+                              "seq": next(_good_seq)}))
     counts = ingest_messages(url, [(topic(M), p) for p in payloads] + [good])
     assert counts.messages == len(payloads) + 1
     assert counts.stored["telemetry"] >= 1  # the good message after the garbage
