@@ -187,14 +187,14 @@ class Decoder:
             try:
                 validate_one(item)
             except fastjsonschema.JsonSchemaException as err:
-                message = err.message
+                message = getattr(err, "message", str(err))
                 if whole and not isinstance(obj, dict):
                     # Not a record at all (an empty or too long array, a number...):
                     # the whole-payload schema explains it better.
                     try:
                         validate_all(obj)
                     except fastjsonschema.JsonSchemaException as err_all:
-                        message = err_all.message
+                        message = getattr(err_all, "message", str(err_all))
                 raw = payload if whole else msgspec.json.encode(item)
                 batch.dead_letters.append(dead_letter(received_at, self.source, topic, SCHEMA,
                                                       message, raw))
@@ -220,6 +220,7 @@ class Decoder:
         own); ``raw`` is the original payload when it holds exactly one record.
         """
         latest = received_at + self.future_tolerance
+        build: Callable[[Any, datetime, datetime], tuple[Any, ...] | str]
         if stream == "telemetry":
             out, build = batch.telemetry, self._telemetry_row
         elif stream == "faults":
@@ -243,7 +244,7 @@ class Decoder:
                 if arrived < record.ts:
                     arrived = record.ts
                 row = build(record, arrived, received_at)
-                if type(row) is str:
+                if isinstance(row, str):
                     reason, detail = IMPOSSIBLE_VALUE, row
                 else:
                     out.append(row)
@@ -259,34 +260,34 @@ class Decoder:
         hours = r.engine_hours
         if hours > ENGINE_HOURS_MAX:
             return f"engine_hours {hours} > {ENGINE_HOURS_MAX}"
-        idle = r.idle_hours
+        idle: Any = r.idle_hours
         if idle is u:
             idle = None
         elif idle > ENGINE_HOURS_MAX:
             return f"idle_hours {idle} > {ENGINE_HOURS_MAX}"
-        fuel = r.fuel_used_l
+        fuel: Any = r.fuel_used_l
         if fuel is u:
             fuel = None
         elif fuel > FUEL_USED_MAX_L:
             return f"fuel_used_l {fuel} > {FUEL_USED_MAX_L}"
         lat = r.lat
         lon = r.lon
-        coolant = r.coolant_temp_c
+        coolant: Any = r.coolant_temp_c
         if coolant is u:
             coolant = None
         elif coolant is not None and not COOLANT_C[0] <= coolant <= COOLANT_C[1]:
             return f"coolant_temp_c {coolant} outside {COOLANT_C}"
-        oil = r.hydraulic_oil_temp_c
+        oil: Any = r.hydraulic_oil_temp_c
         if oil is u:
             oil = None
         elif oil is not None and not HYD_OIL_C[0] <= oil <= HYD_OIL_C[1]:
             return f"hydraulic_oil_temp_c {oil} outside {HYD_OIL_C}"
-        load = r.engine_load_pct
+        load: Any = r.engine_load_pct
         if load is u:
             load = None
         elif load is not None and not LOAD_PCT[0] <= load <= LOAD_PCT[1]:
             return f"engine_load_pct {load} outside {LOAD_PCT}"
-        bar = r.hydraulic_pressure_bar
+        bar: Any = r.hydraulic_pressure_bar
         if bar is u:
             bar = None
         elif bar is not None and not PRESSURE_BAR[0] <= bar <= PRESSURE_BAR[1]:

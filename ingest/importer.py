@@ -79,7 +79,7 @@ def import_file(url: str, kind: str, path: Path) -> dict[str, Any]:
 def _read_table(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(row number, {column: value}) from CSV (row 2 = first data line) or Parquet."""
     if path.suffix.lower() in (".parquet", ".pq"):
-        import pyarrow.parquet as pq
+        import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
         table = pq.read_table(path)
         for n, row in enumerate(table.to_pylist(), start=1):

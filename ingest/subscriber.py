@@ -155,7 +155,7 @@ class Ingest:
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         now = time.monotonic()
-        item = (self._generation, msg.mid, msg.topic, msg.payload)
+        item = (self._generation, msg.mid, msg.topic, bytes(msg.payload))
         cond = self._cond
         with cond:
             while self._unacked >= self.config.max_pending and not self._stop.is_set():
