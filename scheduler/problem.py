@@ -1,0 +1,183 @@
+"""Planner inputs and outputs as plain frozen dataclasses (no database needed).
+
+The backtest builds these in memory each simulated week; `scheduler.store` builds them
+from the database for the scheduled jobs and the CLI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+MonthDay = tuple[int, int]
+PeakRange = tuple[MonthDay, MonthDay]
+
+
+@dataclass(frozen=True)
+class Station:
+    """A service station and the technicians it can send on 保健 visits."""
+
+    station_id: str
+    lat: float
+    lon: float
+    technicians: int
+    region_id: str = ""
+    # Technician-days per week available for 保健 (None: technicians x workdays). The
+    # backtest gives every policy the same figure.
+    tech_days_per_week: int | None = None
+
+
+@dataclass(frozen=True)
+class WearDue:
+    """When a wear part on a machine is due (a row of wear_forecasts)."""
+
+    part: str
+    due_hours: float                  # operating hours left until due (negative: overdue)
+    due_date: date | None = None
+    due_hours_p10: float | None = None
+    used_hours: float | None = None
+
+
+@dataclass(frozen=True)
+class Machine:
+    """A machine the planner may visit, with what scoring says about it.
+
+    `risks` maps component -> probability of failure within `horizon_d` days (from
+    risk_scores); `risk_reasons` maps component -> planner-readable reason texts.
+    `priority` (CNY-equivalent) replaces the risk-based value when set: other policies
+    (calendar, hour intervals) plan with the same capacity through it; `earliest` and
+    `latest` bound the days a visit is allowed.
+    """
+
+    machine_id: str
+    station_id: str
+    product_line: str
+    lat: float
+    lon: float
+    delivery_date: date
+    region_id: str = ""
+    warranty_end: date | None = None
+    customer_id: str | None = None
+    key_account: bool = False
+    customer_peak_months: tuple[int, ...] = ()
+    risks: Mapping[str, float] = field(default_factory=dict)
+    risk_reasons: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    horizon_d: int = 30
+    wear: tuple[WearDue, ...] = ()
+    last_visit: date | None = None
+    engine_hours: float | None = None
+    priority: float | None = None
+    earliest: date | None = None
+    latest: date | None = None
+
+
+@dataclass(frozen=True)
+class PartToBring:
+    part: str
+    qty: int
+    why: str
+
+
+@dataclass(frozen=True)
+class Visit:
+    """One planned 保健 visit."""
+
+    machine_id: str
+    station_id: str
+    day: date
+    technician: int          # index of the technician within the station
+    trip: int                # technician-day id within the station's plan
+    stop: int                # order within the trip (0 = first)
+    value: float             # CNY-equivalent: expected avoided cost + policy value
+    avoided: float           # expected avoided breakdown and downtime cost, CNY
+    travel_km: float         # road km from the station to this stop
+    reasons: tuple[str, ...] = ()
+    parts: tuple[PartToBring, ...] = ()
+
+
+@dataclass(frozen=True)
+class Trip:
+    """One technician-day: leave the station, visit the stops in order, come back."""
+
+    station_id: str
+    day: date
+    technician: int
+    trip: int
+    machine_ids: tuple[str, ...]
+    km: float
+    hours: float
+
+
+@dataclass
+class StationResult:
+    """How one station's sub-problem was solved."""
+
+    station_id: str
+    method: str              # mip / greedy / greedy-fallback / empty
+    status: str
+    candidates: int
+    value: float             # gross value of the chosen visits
+    objective: float         # value - visit costs - travel costs
+    bound: float             # best proven bound on the objective (== objective if greedy)
+    solve_s: float
+    variables: int = 0
+
+
+@dataclass
+class VisitPlan:
+    """A visit plan for a window: visits, trips and how it was solved."""
+
+    window_start: date
+    window_end: date         # exclusive
+    days: tuple[date, ...]
+    method: str
+    visits: list[Visit]
+    trips: list[Trip]
+    stations: list[StationResult]
+    solve_s: float
+    unreachable: list[str] = field(default_factory=list)   # too far for a day trip
+
+    @property
+    def value(self) -> float:
+        return sum(v.value for v in self.visits)
+
+    @property
+    def avoided(self) -> float:
+        return sum(v.avoided for v in self.visits)
+
+    @property
+    def objective(self) -> float:
+        return sum(s.objective for s in self.stations)
+
+    @property
+    def bound(self) -> float:
+        return sum(s.bound for s in self.stations)
+
+    @property
+    def gap(self) -> float:
+        """Relative optimality gap of the whole plan (bound - objective) / |bound|."""
+        bound = self.bound
+        return 0.0 if bound <= 1e-9 else max(0.0, (bound - self.objective) / abs(bound))
+
+    def summary(self) -> dict[str, Any]:
+        by_station: dict[str, int] = {}
+        for v in self.visits:
+            by_station[v.station_id] = by_station.get(v.station_id, 0) + 1
+        return {
+            "window_start": self.window_start.isoformat(),
+            "window_end": self.window_end.isoformat(),
+            "method": self.method,
+            "visits": len(self.visits),
+            "trips": len(self.trips),
+            "stations": len(self.stations),
+            "value_cny": round(self.value, 2),
+            "avoided_cny": round(self.avoided, 2),
+            "objective_cny": round(self.objective, 2),
+            "gap": round(self.gap, 6),
+            "solve_s": round(self.solve_s, 3),
+            "travel_km": round(sum(t.km for t in self.trips), 1),
+            "unreachable": len(self.unreachable),
+            "visits_by_station": by_station,
+        }
