@@ -1,35 +1,90 @@
-"""`fleetcare demo`: the whole pipeline on embedded defaults, stage by stage."""
+"""`fleetcare demo`: the whole pipeline on embedded defaults, stage by stage.
+
+The demo runs the same commands the README documents, in order, against a fresh
+`fleetcare_demo` database on the server it was given (the embedded one by default), so
+every run starts from nothing and ends with the same result for the same seed.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
+from urllib.parse import urlsplit, urlunsplit
 
 import click
+import psycopg
 
+from fleetcare import db
 from fleetcare.runtime import services
+
+log = logging.getLogger("fleetcare.demo")
+
+DEMO_DATABASE = "fleetcare_demo"
+
+
+def fresh_database(url: str, name: str = DEMO_DATABASE) -> str:
+    """Drop and recreate database `name` on the server of `url`; return its URL."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))
 
 
 @click.command()
+@click.option("--machines", default=200, show_default=True, help="Simulated fleet size.")
+@click.option("--days", default=365, show_default=True, help="Days of history to simulate.")
+@click.option("--seed", default=7, show_default=True, help="Seed of the simulated fleet.")
 @click.pass_context
-def demo(ctx: click.Context) -> None:
-    """Run the pipeline end to end on embedded (or configured) services and summarise."""
-    from fleetcare import db as dbm
+def demo(ctx: click.Context, machines: int, days: int, seed: int) -> None:
+    """Run the pipeline end to end (simulate, ingest, ...) and print a summary."""
     from fleetcare.cli import settings_of
 
     settings = settings_of(ctx)
+    root = ctx.find_root()
     started = time.monotonic()
-    summary: list[tuple[str, str]] = []
+    timings: list[tuple[str, float]] = []
+
+    def step(title: str, run: Callable[[], object]) -> None:
+        click.echo(f"\n== {title}")
+        t0 = time.monotonic()
+        run()
+        timings.append((title, time.monotonic() - t0))
+
     with services(settings, broker=True) as svc:
-        info = dbm.status(svc.db)
-        summary.append(("services", ", ".join(
-            f"{name} (embedded)" if name in svc.embedded else name
-            for name in ("postgresql", "mqtt"))))
-        summary.append(("database", f"PostgreSQL {info['postgresql']}, TimescaleDB "
-                        f"{info['timescaledb'] or 'not installed'}"))
-        summary.append(("broker", svc.mqtt))
-        summary.append(("migrations", f"{len(info['applied'])} applied "
-                        f"({len(svc.migrations_applied)} new this run)"))
-    summary.append(("took", f"{time.monotonic() - started:.1f} s"))
-    click.echo("Fleetcare demo")
-    for key, value in summary:
-        click.echo(f"  {key:<11} {value}")
+        demo_url = fresh_database(svc.db)
+        db.upgrade(demo_url, timescaledb=settings.timescaledb)
+        info = db.status(demo_url)
+        click.echo("Fleetcare demo")
+        click.echo("  services    " + ", ".join(
+            f"{name} (embedded)" if name in svc.embedded else f"{name} (configured)"
+            for name in ("postgresql", "mqtt")))
+        click.echo(f"  database    {DEMO_DATABASE}: PostgreSQL {info['postgresql']}, TimescaleDB "
+                   f"{info['timescaledb'] or 'not installed (plain tables)'}, "
+                   f"{len(info['applied'])} migrations")
+        click.echo(f"  broker      {svc.mqtt}")
+        # Every stage command below reads these settings, so they all use the demo's
+        # database and the broker started above.
+        root.obj = settings.model_copy(update={"database_url": demo_url,
+                                               "mqtt_url": svc.mqtt})
+        try:
+            _pipeline(ctx, step, machines=machines, days=days, seed=seed)
+        finally:
+            root.obj = settings
+    click.echo("\n== Summary")
+    for title, seconds in timings:
+        click.echo(f"  {title:<58} {seconds:7.1f} s")
+    click.echo(f"  {'total':<58} {time.monotonic() - started:7.1f} s")
+
+
+def _pipeline(ctx: click.Context, step: Callable[[str, Callable[[], object]], None], *,
+              machines: int, days: int, seed: int) -> None:
+    from gateways.cli import simulate
+    from ingest.cli import ingest
+
+    step("ingest: create the persistent MQTT session",
+         lambda: ctx.invoke(ingest, subscribe_only=True))
+    step(f"simulate: {machines} machines x {days} days, seed {seed}, over MQTT",
+         lambda: ctx.invoke(simulate, machines=machines, days=days, seed=seed, sink="mqtt"))
+    step("ingest: broker -> validate -> database, until drained",
+         lambda: ctx.invoke(ingest, once=True))
