@@ -110,10 +110,13 @@ def _register_stage_commands() -> None:
     cli.add_command(import_)
     bench.add_command(bench_ingest)
 
-    from scheduler.cli import jobs_group, scheduler_command
+    from scheduler.bench import plan_bench
+    from scheduler.cli import jobs_group, plan_group, scheduler_command
 
     cli.add_command(scheduler_command)
     cli.add_command(jobs_group)
+    cli.add_command(plan_group)
+    bench.add_command(plan_bench)
 
     from gateways.cli import simulate
 

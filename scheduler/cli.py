@@ -120,3 +120,193 @@ def jobs_schedules(ctx: click.Context, as_json: bool) -> None:
         click.echo("no schedules stored yet (start `fleetcare scheduler` once)")
     for r in rows:
         click.echo(f"{r['job']:<20} next {str(r['next_run'])[:19]:<19}  {r['schedule']}")
+
+
+# -- plans -----------------------------------------------------------------------------
+
+_DATE = click.DateTime(["%Y-%m-%d"])
+
+
+def _actor() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+@click.group("plan")
+def plan_group() -> None:
+    """Propose 保健 visit plans and parts pre-stock plans (stored as 'proposed')."""
+
+
+@plan_group.command("visits")
+@click.option("--station", default=None, help="Only this station.")
+@click.option("--window-start", type=_DATE, default=None, help="First day (default today).")
+@click.option("--weeks", default=4, show_default=True, type=click.IntRange(1, 12))
+@click.option("--method", type=click.Choice(["mip", "greedy"]), default="mip", show_default=True)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Processes solving stations in parallel.")
+@click.option("--export", "export_dir", type=click.Path(file_okay=False), default=None,
+              help="Also write CSV and XLSX per station into this folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as one JSON object.")
+@click.pass_context
+def plan_visits_cmd(ctx: click.Context, station: str | None, window_start: Any, weeks: int,
+                    method: str, workers: int, export_dir: str | None, as_json: bool) -> None:
+    """Choose which machines each station visits on which day, with reasons and parts."""
+    from datetime import date
+
+    from fleetcare.db import connect
+    from fleetcare.runtime import services
+    from scheduler import store
+    from scheduler.service import propose_visit_plan
+
+    start = window_start.date() if window_start else date.today()
+    with services(_settings(ctx)) as svc:
+        try:
+            result = propose_visit_plan(svc.db, window_start=start, weeks=weeks,
+                                        created_by=_actor(), station=station, method=method,
+                                        workers=workers)
+        except KeyError as exc:
+            raise click.BadParameter(str(exc.args[0]), param_hint="--station") from None
+        with connect(svc.db) as conn:
+            rows = store.read_visits(conn, result["plan_id"], station)
+    _emit_plan(result, rows, "visits", export_dir, as_json)
+
+
+@plan_group.command("parts")
+@click.option("--station", default=None, help="Only this station.")
+@click.option("--today", type=_DATE, default=None, help="Plan as of this date (default today).")
+@click.option("--lookahead-days", type=int, default=None,
+              help="Only stations whose region's peak starts within this many days.")
+@click.option("--export", "export_dir", type=click.Path(file_okay=False), default=None,
+              help="Also write CSV and XLSX per station into this folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as one JSON object.")
+@click.pass_context
+def plan_parts_cmd(ctx: click.Context, station: str | None, today: Any,
+                   lookahead_days: int | None, export_dir: str | None, as_json: bool) -> None:
+    """Wear parts each station must hold before its region's peak, and when to order."""
+    from datetime import date
+
+    from fleetcare.db import connect
+    from fleetcare.runtime import services
+    from scheduler import store
+    from scheduler.service import propose_parts_plan
+
+    day = today.date() if today else date.today()
+    with services(_settings(ctx)) as svc:
+        try:
+            result = propose_parts_plan(svc.db, today=day, lookahead_days=lookahead_days,
+                                        created_by=_actor(), station=station)
+        except KeyError as exc:
+            raise click.BadParameter(str(exc.args[0]), param_hint="--station") from None
+        rows: list[dict[str, Any]] = []
+        if result["plan_id"] is not None:
+            with connect(svc.db) as conn:
+                rows = store.read_parts(conn, result["plan_id"], station)
+    _emit_plan(result, rows, "parts", export_dir, as_json)
+
+
+@plan_group.command("show")
+@click.argument("plan_id", type=int)
+@click.option("--station", default=None, help="Only this station.")
+@click.option("--export", "export_dir", type=click.Path(file_okay=False), default=None)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def plan_show_cmd(ctx: click.Context, plan_id: int, station: str | None,
+                  export_dir: str | None, as_json: bool) -> None:
+    """Show (or export) a stored plan."""
+    from fleetcare.db import connect
+    from fleetcare.runtime import services
+    from scheduler import store
+
+    with services(_settings(ctx)) as svc, connect(svc.db) as conn:
+        header = store.read_plan(conn, plan_id)
+        if header is None:
+            raise click.BadParameter(f"no plan {plan_id}", param_hint="PLAN_ID")
+        kind = header["kind"]
+        rows = (store.read_visits if kind == "visits" else store.read_parts)(conn, plan_id,
+                                                                            station)
+    _emit_plan({"plan_id": plan_id, "status": header["status"], **header["summary"]}, rows,
+               kind, export_dir, as_json)
+
+
+@plan_group.command("review")
+@click.argument("plan_id", type=int)
+@click.argument("action", type=click.Choice(["approve", "change", "reject"]))
+@click.option("--actor", default=None, help="Who decides (default: the login name).")
+@click.option("--comment", default=None)
+@click.pass_context
+def plan_review_cmd(ctx: click.Context, plan_id: int, action: str, actor: str | None,
+                    comment: str | None) -> None:
+    """Approve, mark changed, or reject a proposed plan; the decision is recorded."""
+    from fleetcare.db import connect
+    from fleetcare.runtime import services
+    from scheduler import store
+
+    with services(_settings(ctx)) as svc, connect(svc.db) as conn:
+        try:
+            status = store.review_plan(conn, plan_id, action=action, actor=actor or _actor(),
+                                       comment=comment)
+        except KeyError:
+            raise click.BadParameter(f"no plan {plan_id}", param_hint="PLAN_ID") from None
+    click.echo(f"plan {plan_id}: {status}")
+
+
+def _emit_plan(result: dict[str, Any], rows: list[dict[str, Any]], kind: str,
+               export_dir: str | None, as_json: bool) -> None:
+    from pathlib import Path
+
+    from scheduler.export import PARTS_COLUMNS, VISIT_COLUMNS, export_rows
+
+    written: list[str] = []
+    if export_dir and rows:
+        stem = f"{kind}_{result['plan_id']}"
+        columns = VISIT_COLUMNS if kind == "visits" else PARTS_COLUMNS
+        written = [str(p) for p in export_rows(rows, columns, Path(export_dir), stem)]
+    if as_json:
+        click.echo(json.dumps({**result, kind: rows, "exported": written}, default=str,
+                              ensure_ascii=False))
+        return
+    if result.get("plan_id") is None:
+        click.echo("no plan: no station has a peak season within the look-ahead")
+        return
+    click.echo(f"plan {result['plan_id']} ({kind}, proposed)")
+    for key, value in result.items():
+        if key != "plan_id" and not isinstance(value, dict | list):
+            click.echo(f"  {key:<24} {value}")
+    if kind == "visits":
+        _visit_table(rows)
+    else:
+        _parts_table(rows)
+    for path in written:
+        click.echo(f"  wrote {path}")
+
+
+def _visit_table(rows: list[dict[str, Any]]) -> None:
+    from collections import defaultdict
+
+    per: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
+    for r in rows:
+        acc = per[r["station_id"]]
+        acc[0] += 1
+        acc[1] += r["value_cny"]
+        acc[2] += r["avoided_cny"]
+    click.echo(f"  {'station':<10} {'visits':>6} {'value CNY':>14} {'avoided CNY':>14}")
+    for sid, (n, value, avoided) in sorted(per.items()):
+        click.echo(f"  {sid:<10} {int(n):>6} {value:>14,.0f} {avoided:>14,.0f}")
+
+
+def _parts_table(rows: list[dict[str, Any]]) -> None:
+    from collections import defaultdict
+
+    per: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0])
+    for r in rows:
+        acc = per[r["station_id"]]
+        acc[0] += 1 if r["order_qty"] else 0
+        acc[1] += r["order_value_cny"]
+        acc[2] += 1 if r["late"] and r["order_qty"] else 0
+    click.echo(f"  {'station':<10} {'orders':>6} {'order value CNY':>16} {'late':>5}")
+    for sid, (n, value, late) in sorted(per.items()):
+        click.echo(f"  {sid:<10} {int(n):>6} {value:>16,.0f} {int(late):>5}")

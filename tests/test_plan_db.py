@@ -1,0 +1,183 @@
+"""Planning against the real database: inputs from scores, proposed plans, CLI, exports."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import openpyxl
+import psycopg
+import pytest
+from click.testing import CliRunner
+from psycopg.types.json import Jsonb
+
+from fleetcare import catalogue
+from scheduler.config import SchedulerSettings
+from scheduler.jobs import JobContext, run_job
+from scheduler.service import propose_parts_plan, propose_visit_plan
+
+SCORED = date(2025, 3, 2)
+MONDAY = date(2025, 3, 3)
+
+
+def _world(url: str) -> None:
+    """Two stations in Central China, a key account and a small customer, scores, stock."""
+    central = catalogue.REGIONS["central"]
+    with psycopg.connect(url) as conn:
+        conn.execute("INSERT INTO regions VALUES ('central', 'Central China', 'growth', "
+                     "'south', %s, %s)", (central.lat, central.lon))
+        for p in central.peaks:
+            conn.execute("INSERT INTO region_peaks VALUES ('central', %s, %s, %s, %s, %s)",
+                         (p.name, *p.start, *p.end))
+        conn.execute("INSERT INTO customers VALUES ('KEY', 'Big Builder', 'railway', true, "
+                     "'central', '{4,5}'), ('SMALL', 'Small Works', 'municipal', false, "
+                     "'central', NULL)")
+        conn.execute("INSERT INTO stations VALUES ('S1', 'Wuhan', 'central', 30.59, 114.31, 2),"
+                     " ('S2', 'Xiangyang', 'central', 32.01, 112.12, 1)")
+        machines = [
+            # id, station, customer, line, delivered, warranty end, km east of the station
+            ("KEY-HIGH", "S1", "KEY", "crawler_excavator", "2021-05-01", "2022-05-01", 20),
+            ("OLD-LOW", "S1", "SMALL", "crawler_excavator", "2021-05-01", "2022-05-01", 8),
+            ("PUMP", "S1", "SMALL", "pump_truck", "2023-02-01", "2024-02-01", 15),
+            ("S2-RISKY", "S2", "SMALL", "roller", "2022-08-01", "2023-08-01", 10),
+        ]
+        for mid, sid, cust, line, delivered, wend, km in machines:
+            lat, lon = conn.execute("SELECT lat, lon FROM stations WHERE station_id = %s",
+                                    (sid,)).fetchone()  # type: ignore[misc]
+            conn.execute(
+                "INSERT INTO machines (machine_id, model, product_line, customer_id, region_id,"
+                " station_id, delivery_date, warranty_end, site_lat, site_lon) "
+                "VALUES (%s, 'X', %s, %s, 'central', %s, %s, %s, %s, %s)",
+                (mid, line, cust, sid, delivered, wend, lat, lon + km / 96.0))
+        risks = {"KEY-HIGH": {"hydraulic_pump": 0.45, "engine": 0.03},
+                 "OLD-LOW": {"hydraulic_pump": 0.01, "engine": 0.01},
+                 "PUMP": {"engine": 0.30, "main_valve": 0.05},
+                 "S2-RISKY": {"travel_drive": 0.40}}
+        for mid, comps in risks.items():
+            for comp, risk in comps.items():
+                reasons = [{"feature": "hyd_oil_temp_trend_30d", "value": 6.1,
+                            "contribution": 0.2,
+                            "text": f"{comp} signal trend +6 over 30 days"}] if risk > 0.2 else []
+                # An older score that must be ignored in favour of the latest one.
+                conn.execute("INSERT INTO risk_scores (scored_on, machine_id, component, "
+                             "horizon_d, risk, reasons) VALUES (%s, %s, %s, 30, %s, '[]')",
+                             (date(2025, 2, 20), mid, comp, 0.99))
+                conn.execute("INSERT INTO risk_scores (scored_on, machine_id, component, "
+                             "horizon_d, risk, reasons) VALUES (%s, %s, %s, 30, %s, %s)",
+                             (SCORED, mid, comp, risk, Jsonb(reasons)))
+        for mid in ("KEY-HIGH", "OLD-LOW", "PUMP"):
+            conn.execute("INSERT INTO wear_forecasts (scored_on, machine_id, part, used_hours, "
+                         "due_hours, due_hours_p10, due_date) VALUES "
+                         "(%s, %s, 'engine_oil', 540, -40, -60, %s), "
+                         "(%s, %s, 'hydraulic_return_filter', 700, 300, 200, '2025-04-20')",
+                         (SCORED, mid, SCORED, SCORED, mid))
+        # Last spring's usage at S1, for "same as last season".
+        conn.execute("INSERT INTO service_records (machine_id, seq, ts, arrived_at, kind, "
+                     "parts, station_id) VALUES "
+                     "('OLD-LOW', 1, '2024-03-01', '2024-03-01', 'preventive', %s, 'S1'), "
+                     "('PUMP', 1, '2024-04-15', '2024-04-15', 'breakdown', %s, 'S1')",
+                     (Jsonb([{"part": "engine_oil", "qty": 1}]),
+                      Jsonb([{"part": "engine_oil", "qty": 2},
+                             {"part": "hydraulic_return_filter", "qty": 1}])))
+        conn.execute("INSERT INTO station_stock (station_id, part, on_hand, on_order) "
+                     "VALUES ('S1', 'engine_oil', 1, 0)")
+
+
+def test_visit_plan_from_database_scores_is_stored_as_proposed(db_url: str) -> None:
+    _world(db_url)
+    result = propose_visit_plan(db_url, window_start=MONDAY, weeks=4, created_by="test")
+    with psycopg.connect(db_url) as conn:
+        kind, status, ws, we, by = conn.execute(
+            "SELECT kind, status, window_start, window_end, created_by FROM plans "
+            "WHERE plan_id = %s", (result["plan_id"],)).fetchone()  # type: ignore[misc]
+        rows = conn.execute("SELECT machine_id, station_id, visit_date, reasons, parts "
+                            "FROM plan_visits WHERE plan_id = %s ORDER BY machine_id",
+                            (result["plan_id"],)).fetchall()
+    assert (kind, status, ws, we, by) == ("visits", "proposed", MONDAY, date(2025, 3, 30),
+                                          "test")
+    visited = {r[0]: r for r in rows}
+    assert set(visited) == {"KEY-HIGH", "PUMP", "S2-RISKY"}   # OLD-LOW: not worth a visit
+    assert result["visits"] == 3
+    key = visited["KEY-HIGH"]
+    assert key[1] == "S1" and key[2] == MONDAY
+    assert "hydraulic_pump signal trend +6 over 30 days" in key[3]
+    assert "key account" in key[3]
+    assert {"part": "engine_oil", "qty": 1, "why": "overdue by 40 h"} in key[4]
+    assert visited["S2-RISKY"][1] == "S2"
+
+
+def test_plan_commands_json_export_and_review(db_url: str, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from fleetcare.cli import cli
+
+    _world(db_url)
+    monkeypatch.setenv("FLEETCARE_DATABASE_URL", db_url)
+    runner = CliRunner()
+    out = runner.invoke(cli, ["plan", "visits", "--station", "S1", "--window-start",
+                              "2025-03-03", "--json", "--export", str(tmp_path)])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.output)
+    assert {v["machine_id"] for v in doc["visits"]} == {"KEY-HIGH", "PUMP"}
+    assert {v["station_id"] for v in doc["visits"]} == {"S1"}
+    plan_id = doc["plan_id"]
+    csv_file = tmp_path / f"visits_{plan_id}_S1.csv"
+    assert sorted(Path(p).name for p in doc["exported"]) == [csv_file.name,
+                                                             f"visits_{plan_id}_S1.xlsx"]
+    assert csv_file.read_text("utf-8-sig").splitlines()[0].startswith("visit_date,technician")
+    sheet = openpyxl.load_workbook(tmp_path / f"visits_{plan_id}_S1.xlsx").active
+    assert sheet is not None and sheet.max_row == 3   # header + two visits
+
+    out = runner.invoke(cli, ["plan", "parts", "--station", "S1", "--today", "2025-03-03",
+                              "--json", "--export", str(tmp_path)])
+    assert out.exit_code == 0, out.output
+    parts = json.loads(out.output)
+    oil = next(p for p in parts["parts"] if p["part"] == "engine_oil")
+    # Last year 3 March - 31 May: the April breakdown's two (the 1 March visit is earlier).
+    assert oil["naive_qty"] == 2 and oil["on_hand"] == 1
+    # The two planned S1 visits change overdue oil: at least two pieces for sure.
+    assert oil["target_stock"] >= 2 and oil["order_qty"] == oil["target_stock"] - 1
+    assert (tmp_path / f"parts_{parts['plan_id']}_S1.xlsx").exists()
+
+    out = runner.invoke(cli, ["plan", "review", str(plan_id), "approve", "--actor", "alice",
+                              "--comment", "ok for March"])
+    assert out.exit_code == 0 and "approved" in out.output
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT status FROM plans WHERE plan_id = %s",
+                            (plan_id,)).fetchone() == ("approved",)
+        assert conn.execute("SELECT actor, action, comment FROM plan_reviews WHERE plan_id = %s",
+                            (plan_id,)).fetchall() == [("alice", "approve", "ok for March")]
+    out = runner.invoke(cli, ["plan", "show", str(plan_id), "--json"])
+    assert out.exit_code == 0 and json.loads(out.output)["status"] == "approved"
+
+
+def test_parts_plan_uses_the_visit_plan_and_last_season(db_url: str) -> None:
+    _world(db_url)
+    visits = propose_visit_plan(db_url, window_start=MONDAY, created_by="test")
+    result = propose_parts_plan(db_url, today=MONDAY, created_by="test")
+    with psycopg.connect(db_url) as conn:
+        params = conn.execute("SELECT params FROM plans WHERE plan_id = %s",
+                              (result["plan_id"],)).fetchone()[0]  # type: ignore[index]
+        rows = conn.execute(
+            "SELECT station_id, part, needed_by, order_by, lead_time_days, naive_qty "
+            "FROM plan_parts WHERE plan_id = %s AND part = 'engine_oil'",
+            (result["plan_id"],)).fetchall()
+    assert params["visit_plan"] == visits["plan_id"]
+    s1 = next(r for r in rows if r[0] == "S1")
+    # Two planned visits in S1 replace overdue engine oil from 3 March on.
+    assert s1[2] == MONDAY and s1[3] == date(2025, 2, 26) and s1[4] == 5
+    assert s1[5] == 2
+
+
+def test_scheduled_planning_jobs_write_plans(db_url: str) -> None:
+    _world(db_url)
+    ctx = JobContext(db_url, SchedulerSettings(), today=MONDAY)
+    visits = run_job(ctx, "visit_plan_weekly")
+    assert visits.outcome == "ok", visits.error
+    assert visits.counts["visits"] == 3 and visits.counts["plan_id"]
+    parts = run_job(JobContext(db_url, SchedulerSettings(parts_lookahead_days=40),
+                               today=MONDAY), "parts_plan_monthly")
+    assert parts.outcome == "ok" and parts.counts["lines"] > 0
+    far = run_job(JobContext(db_url, SchedulerSettings(parts_lookahead_days=10),
+                             today=MONDAY), "parts_plan_monthly")
+    assert far.outcome == "ok" and far.counts["plan_id"] is None   # peak 29 days away

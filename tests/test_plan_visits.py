@@ -1,0 +1,191 @@
+"""The 保健 visit planner on in-memory inputs: hard rules, policy, timing, reasons, parts."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+
+import pytest
+
+from scheduler.check import PlanInvariantError, check_plan
+from scheduler.geo import haversine_km
+from scheduler.policy import load_policy
+from scheduler.problem import Machine, Station, Trip, Visit, VisitPlan, WearDue
+from scheduler.synthetic import synthetic_instance
+from scheduler.visits import plan_visits
+
+MONDAY = date(2025, 3, 3)
+POLICY = load_policy()
+
+
+def _station(**kw: object) -> Station:
+    base = dict(station_id="S1", lat=30.0, lon=114.0, technicians=1, region_id="central")
+    return Station(**{**base, **kw})  # type: ignore[arg-type]
+
+
+def _machine(mid: str, km_east: float = 10.0, **kw: object) -> Machine:
+    base = dict(machine_id=mid, station_id="S1", product_line="crawler_excavator",
+                lat=30.0, lon=114.0 + km_east / 96.0, delivery_date=date(2022, 1, 10),
+                region_id="central", warranty_end=date(2023, 1, 10))
+    return Machine(**{**base, **kw})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("method", ["mip", "greedy"])
+def test_capacity_travel_and_one_visit_hold_on_a_fleet(method: str) -> None:
+    inst = synthetic_instance(machines=900, stations=5, seed=3, window_start=MONDAY)
+    plan = plan_visits(inst.stations, inst.machines, MONDAY, 4, method=method, peaks=inst.peaks)
+    assert plan.visits and check_plan(plan, inst.stations, inst.machines, POLICY) == []
+    by_id = {m.machine_id: m for m in inst.machines}
+    stations = {s.station_id: s for s in inst.stations}
+    assert len({v.machine_id for v in plan.visits}) == len(plan.visits)
+    per_day: dict[tuple[str, date], int] = {}
+    per_week: dict[tuple[str, int], int] = {}
+    for t in plan.trips:
+        st = stations[t.station_id]
+        per_day[(t.station_id, t.day)] = per_day.get((t.station_id, t.day), 0) + 1
+        week = (t.day - MONDAY).days // 7
+        per_week[(t.station_id, week)] = per_week.get((t.station_id, week), 0) + 1
+        assert len(t.machine_ids) <= POLICY.max_visits_per_day
+        # Travel recomputed here from coordinates: out, between stops, back.
+        points = [(st.lat, st.lon)] + [(by_id[i].lat, by_id[i].lon) for i in t.machine_ids] \
+            + [(st.lat, st.lon)]
+        km = sum(float(haversine_km(*a, *b)) for a, b in zip(points, points[1:], strict=False))
+        hours = km * POLICY.road_factor / POLICY.speed_kmh + len(t.machine_ids) * \
+            POLICY.visit_hours
+        assert hours <= POLICY.day_hours + 1e-6
+        assert t.day.weekday() in POLICY.workdays and MONDAY <= t.day < plan.window_end
+    assert all(n <= stations[s].technicians for (s, _), n in per_day.items())
+    assert all(n <= stations[s].tech_days_per_week for (s, _), n in per_week.items())  # type: ignore[operator]
+    assert all(by_id[v.machine_id].station_id == v.station_id for v in plan.visits)
+
+
+def test_mip_beats_or_equals_greedy_with_an_honest_gap() -> None:
+    inst = synthetic_instance(machines=900, stations=5, seed=3, window_start=date(2025, 3, 17))
+    greedy = plan_visits(inst.stations, inst.machines, inst.window_start, 4, method="greedy",
+                         peaks=inst.peaks)
+    mip = plan_visits(inst.stations, inst.machines, inst.window_start, 4, method="mip",
+                      peaks=inst.peaks)
+    assert mip.objective >= greedy.objective - 1e-6
+    assert mip.value > greedy.value
+    assert 0 <= mip.gap < 0.02
+    for s in mip.stations:
+        assert s.bound >= s.objective - 1e-6
+
+
+def test_low_risk_past_warranty_machine_is_not_visited_high_risk_key_account_is() -> None:
+    old_low = _machine("OLD-LOW", km_east=5, risks={"engine": 0.01, "hydraulic_pump": 0.01})
+    key_high = _machine("KEY-HIGH", km_east=40, key_account=True,
+                        risks={"engine": 0.02, "hydraulic_pump": 0.45},
+                        risk_reasons={"hydraulic_pump": ("hydraulic oil temperature trend "
+                                                         "+6 °C over 30 days",)})
+    for method in ("mip", "greedy"):
+        # Capacity to spare: the low-risk machine is skipped because it is not worth a visit.
+        plan = plan_visits([_station(technicians=2)], [old_low, key_high], MONDAY, 4,
+                           method=method)
+        visited = {v.machine_id for v in plan.visits}
+        assert visited == {"KEY-HIGH"}, method
+        visit = plan.visits[0]
+        assert visit.day == MONDAY   # high risk: as early as possible
+        assert "key account" in visit.reasons
+        assert any("hydraulic oil temperature trend" in r for r in visit.reasons)
+        assert any(p.part == "pump_seal_kit" for p in visit.parts)
+
+
+def test_policy_reasons_widen_the_set_beyond_risk() -> None:
+    near_end = _machine("WARRANTY-ENDS", warranty_end=MONDAY + timedelta(days=30),
+                        delivery_date=MONDAY - timedelta(days=335))
+    new = _machine("NEW", km_east=12, delivery_date=MONDAY - timedelta(days=10),
+                   warranty_end=MONDAY + timedelta(days=355))
+    old = _machine("OLD", km_east=14, delivery_date=date(2015, 5, 1), engine_hours=21000.0,
+                   key_account=True)
+    plan = plan_visits([_station(technicians=1)], [near_end, new, old], MONDAY, 2)
+    reasons = {v.machine_id: " | ".join(v.reasons) for v in plan.visits}
+    assert set(reasons) == {"WARRANTY-ENDS", "NEW", "OLD"}
+    assert "last visit under warranty" in reasons["WARRANTY-ENDS"]
+    assert "first month after delivery" in reasons["NEW"]
+    assert "near end of life" in reasons["OLD"]
+    # Close together: one technician-day carries all three.
+    assert len(plan.trips) == 1
+
+
+def test_basic_service_class_gets_no_preventive_visit_but_a_priority_policy_can() -> None:
+    risky = {"engine": 0.6}
+    basic = _machine("WHEELED", product_line="wheeled_excavator", risks=risky)
+    assert plan_visits([_station()], [basic], MONDAY, 4).visits == []
+    # The calendar policy of the backtest: a fixed priority inside a date range.
+    due = replace(basic, priority=5000.0, earliest=MONDAY + timedelta(days=8),
+                  latest=MONDAY + timedelta(days=12))
+    plan = plan_visits([_station()], [due], MONDAY, 4)
+    assert [v.machine_id for v in plan.visits] == ["WHEELED"]
+    assert due.earliest <= plan.visits[0].day <= due.latest  # type: ignore[operator]
+
+
+def test_visits_avoid_the_customers_busy_month() -> None:
+    # Window 17 March - 13 April; the customer works flat out in April.
+    start = date(2025, 3, 17)
+    busy = _machine("BUSY-APRIL", risks={"engine": 0.05}, key_account=True,
+                    customer_peak_months=(4,))
+    plan = plan_visits([_station()], [busy], start, 4)
+    assert len(plan.visits) == 1 and plan.visits[0].day.month == 3
+
+
+def test_recently_visited_machines_wait_for_their_class_interval() -> None:
+    m = _machine("JUST-SEEN", risks={"engine": 0.4}, last_visit=MONDAY - timedelta(days=20))
+    plan = plan_visits([_station()], [m], MONDAY, 4)
+    # 'above' class: 30 days between visits, so not before day 10 of the window.
+    assert len(plan.visits) == 1 and plan.visits[0].day >= MONDAY + timedelta(days=10)
+
+
+def test_too_far_for_a_day_trip_is_reported_not_planned() -> None:
+    far = _machine("FAR", km_east=400, risks={"engine": 0.8}, key_account=True)
+    plan = plan_visits([_station()], [far], MONDAY, 4)
+    assert plan.visits == [] and plan.unreachable == ["FAR"]
+
+
+def test_zero_technicians_means_no_visits() -> None:
+    m = _machine("M", risks={"engine": 0.8})
+    assert plan_visits([_station(technicians=0)], [m], MONDAY, 4).visits == []
+    assert plan_visits([_station(tech_days_per_week=0)], [m], MONDAY, 4).visits == []
+
+
+def test_overdue_services_are_folded_into_the_visit() -> None:
+    m = _machine("OVERDUE", risks={"engine": 0.3},
+                 wear=(WearDue("engine_oil", -120.0), WearDue("air_filter", 600.0,
+                                                           MONDAY + timedelta(days=90))))
+    plan = plan_visits([_station()], [m], MONDAY, 4)
+    (visit,) = plan.visits
+    assert [p.part for p in visit.parts if p.why.startswith("overdue")] == ["engine_oil"]
+    assert "air_filter" not in {p.part for p in visit.parts}
+    assert any(r.startswith("service due: engine oil overdue by 120 h") for r in visit.reasons)
+
+
+def test_same_input_same_plan() -> None:
+    inst = synthetic_instance(machines=300, stations=2, seed=11, window_start=MONDAY)
+    a = plan_visits(inst.stations, inst.machines, MONDAY, 4, peaks=inst.peaks)
+    b = plan_visits(inst.stations, inst.machines, MONDAY, 4, peaks=inst.peaks)
+    assert [(v.machine_id, v.day, v.technician) for v in a.visits] == \
+        [(v.machine_id, v.day, v.technician) for v in b.visits]
+
+
+def test_check_plan_names_every_broken_rule() -> None:
+    st = _station(technicians=1, tech_days_per_week=1)
+    far = [_machine(f"M{i}", km_east=60 + i) for i in range(5)]
+    day = MONDAY
+    visits = [Visit(m.machine_id, "S1", day, 0, 0, k, 1.0, 0.0, 0.0) for k, m in enumerate(far)]
+    visits.append(Visit("M0", "S1", day + timedelta(days=1), 1, 1, 0, 1.0, 0.0, 0.0))
+    trips = [Trip("S1", day, 0, 0, tuple(m.machine_id for m in far), 0.0, 0.0),
+             Trip("S1", day + timedelta(days=1), 1, 1, ("M0",), 0.0, 0.0)]
+    plan = VisitPlan(MONDAY, MONDAY + timedelta(days=28), (day, day + timedelta(days=1)),
+                     "hand", visits, trips, [], 0.0)
+    problems = " / ".join(check_plan(plan, [st], far, POLICY))
+    assert "M0 visited more than once" in problems
+    assert "technician 1 of 1" in problems
+    assert "5 stops > 4" in problems
+    assert "h > 9.0 h" in problems
+    assert "2 technician-days > 1" in problems
+
+
+def test_invariant_error_is_a_terminal_fleetcare_error() -> None:
+    from fleetcare.errors import TerminalError
+
+    assert issubclass(PlanInvariantError, TerminalError)
