@@ -22,14 +22,19 @@ from models.layout import COMPONENT_COL
 # Chosen on the synthetic fleet and the demo fleet: shallow-ish trees and many rows per
 # leaf, because positives are rare (a few % of component-days) and neighbouring days of
 # one machine are nearly copies of each other.
+# Early stopping watches a validation set from a *later* period when one is given
+# (see fit_with_validation); a random hold-out of the training rows would be nearly a
+# copy of them and stop far too late.
 DEFAULT_HGB: dict[str, Any] = {
     "learning_rate": 0.06,
-    "max_iter": 250,
-    "max_leaf_nodes": 31,
-    "min_samples_leaf": 100,
-    "l2_regularization": 1.0,
+    "max_iter": 300,
+    "max_leaf_nodes": 15,
+    "min_samples_leaf": 400,
+    "l2_regularization": 5.0,
     "max_bins": 255,
-    "early_stopping": False,
+    "early_stopping": "auto",
+    "scoring": "loss",
+    "n_iter_no_change": 15,
     "random_state": 0,
 }
 
@@ -111,8 +116,9 @@ class PerComponentClassifier(ClassifierMixin, BaseEstimator):
         self.estimator = estimator
         self.component_col = component_col
 
-    def fit(self, X: pd.DataFrame, y: np.ndarray,
-            sample_weight: np.ndarray | None = None) -> PerComponentClassifier:
+    def fit(self, X: pd.DataFrame, y: np.ndarray, sample_weight: np.ndarray | None = None, *,
+            X_val: pd.DataFrame | None = None,
+            y_val: np.ndarray | None = None) -> PerComponentClassifier:
         X = _as_frame(X)
         y = np.asarray(y)
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
@@ -125,16 +131,27 @@ class PerComponentClassifier(ClassifierMixin, BaseEstimator):
         # Components with too few failures to learn from fall back to the fleet base rate.
         self.prior_ = float(np.mean(y == self.classes_[-1])) if len(y) else 0.0
         self.priors_: dict[str, float] = {}
+        if X_val is not None:
+            val_groups = X_val[self.component_col].astype(str).to_numpy()
+            val_rest = X_val.drop(columns=[self.component_col])
         for comp in np.unique(groups):
             mask = groups == comp
             yc = y[mask]
             self.priors_[comp] = float(np.mean(yc == self.classes_[-1]))
             if len(np.unique(yc)) < 2 or (yc == self.classes_[-1]).sum() < 5:
                 continue
+            est = clone(base)
+            if X_val is not None and y_val is not None:
+                vmask = val_groups == comp
+                if len(np.unique(np.asarray(y_val)[vmask])) == 2:
+                    fit_with_validation(est, rest.loc[mask], yc, val_rest.loc[vmask],
+                                        np.asarray(y_val)[vmask])
+                    self.estimators_[comp] = est
+                    continue
             kwargs = {}
             if sample_weight is not None:
                 kwargs[_weight_param(base)] = np.asarray(sample_weight)[mask]
-            self.estimators_[comp] = clone(base).fit(rest.loc[mask], yc, **kwargs)
+            self.estimators_[comp] = est.fit(rest.loc[mask], yc, **kwargs)
         return self
 
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
@@ -172,6 +189,28 @@ def make_classifier(columns: list[str] | tuple[str, ...] | None = None,
         ("columns", FrameColumns(columns, categorical)),
         ("boost", HistGradientBoostingClassifier(categorical_features="from_dtype", **params)),
     ])
+
+
+def fit_with_validation(estimator: BaseEstimator, X: pd.DataFrame, y: np.ndarray,
+                        X_val: pd.DataFrame | None, y_val: np.ndarray | None) -> BaseEstimator:
+    """Fit, early-stopping the boosting on (X_val, y_val): rows from a later period.
+
+    Works for a FrameColumns -> HistGradientBoosting pipeline (the validation rows go
+    through the fitted FrameColumns so they get the same categories) and for a
+    PerComponentClassifier (each component's model stops on its own rows).
+    """
+    if X_val is None or y_val is None or len(np.unique(y_val)) < 2:
+        return estimator.fit(X, y)
+    if isinstance(estimator, PerComponentClassifier):
+        return estimator.fit(X, y, X_val=X_val, y_val=y_val)
+    if isinstance(estimator, Pipeline):
+        head = Pipeline(estimator.steps[:-1]).fit(X, y)
+        name = estimator.steps[-1][0]
+        estimator.set_params(**{f"{name}__early_stopping": True})
+        return estimator.fit(X, y, **{f"{name}__X_val": head.transform(X_val),
+                                      f"{name}__y_val": np.asarray(y_val)})
+    estimator.set_params(early_stopping=True)
+    return estimator.fit(X, y, X_val=X_val, y_val=y_val)
 
 
 def log_odds(estimator: BaseEstimator, X: pd.DataFrame) -> np.ndarray:

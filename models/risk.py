@@ -23,7 +23,12 @@ from sklearn.frozen import FrozenEstimator
 
 from models import layout as lay
 from models.errors import FeatureMismatchError, NotEnoughDataError
-from models.estimators import PerComponentClassifier, log_odds, make_classifier
+from models.estimators import (
+    PerComponentClassifier,
+    fit_with_validation,
+    log_odds,
+    make_classifier,
+)
 from models.metrics import pr_auc
 from models.timesplit import TimeSplit, require_after
 
@@ -42,6 +47,7 @@ class TrainConfig:
     neg_per_pos: float = 12.0         # negatives kept per failure row
     max_train_rows: int = 1_500_000
     max_calib_rows: int = 800_000
+    max_val_rows: int = 300_000       # calibration rows that early stopping watches
     variant: str = "auto"             # auto = fit both, keep the better on calibration data
     calibration: str = "auto"         # auto = isotonic with >= 300 failures, else sigmoid
     seed: int = 0
@@ -132,14 +138,16 @@ def downsample_negatives(design: pd.DataFrame, neg_per_pos: float, max_rows: int
 
 
 def _fit_variant(variant: str, X: pd.DataFrame, y: np.ndarray, layout: lay.Layout,
-                 hgb: dict[str, Any]) -> Any:
+                 hgb: dict[str, Any], X_val: pd.DataFrame | None = None,
+                 y_val: np.ndarray | None = None) -> Any:
     cols = list(layout.design_columns)
     cats = sorted(layout.categorical | {lay.COMPONENT_COL})
+    val = X_val[cols] if X_val is not None else None
     if variant == "single":
-        return make_classifier(cols, cats, **hgb).fit(X[cols], y)
+        return fit_with_validation(make_classifier(cols, cats, **hgb), X[cols], y, val, y_val)
     inner = make_classifier([c for c in cols if c != lay.COMPONENT_COL],
                             [c for c in cats if c != lay.COMPONENT_COL], **hgb)
-    return PerComponentClassifier(inner).fit(X[cols], y)
+    return fit_with_validation(PerComponentClassifier(inner), X[cols], y, val, y_val)
 
 
 def _references(X: pd.DataFrame, layout: lay.Layout) -> dict[str, dict[str, Any]]:
@@ -173,16 +181,16 @@ def train(frame: pd.DataFrame, split: TimeSplit, config: TrainConfig | None = No
     if not layout.labels:
         raise NotEnoughDataError("the features frame has no label columns: load it with labels")
     started = time.monotonic()
+    # Thin the wide frame before the long design is built: memory grows with the design.
+    n_comp = max(len(layout.components()), 1)
     train_rows = split.select(frame, "train")
-    calib_rows = split.select(frame, "calibrate")
-    Xt = lay.design(train_rows, layout, with_labels=True)
-    stride = config.stride_d or int(np.ceil(len(Xt) / config.max_design_rows))
-    Xt = thin_days(Xt, stride)
+    stride = config.stride_d or int(np.ceil(len(train_rows) * n_comp / config.max_design_rows))
+    Xt = lay.design(thin_days(train_rows, stride), layout, with_labels=True)
     refs = _references(Xt, layout)
     Xt = downsample_negatives(Xt, config.neg_per_pos, config.max_train_rows, config.seed)
-    Xc = lay.design(calib_rows, layout, with_labels=True)
-    if len(Xc) > config.max_calib_rows:
-        Xc = thin_days(Xc, int(np.ceil(len(Xc) / config.max_calib_rows)))
+    calib_rows = split.select(frame, "calibrate")
+    calib_stride = int(np.ceil(len(calib_rows) * n_comp / config.max_calib_rows))
+    Xc = lay.design(thin_days(calib_rows, calib_stride), layout, with_labels=True)
     require_after(Xc, split.train_end, "calibration")
     n_pos_t, n_pos_c = int(Xt["y"].sum()), int(Xc["y"].sum())
     if n_pos_t < 20 or n_pos_c < 10:
@@ -193,12 +201,16 @@ def train(frame: pd.DataFrame, split: TimeSplit, config: TrainConfig | None = No
     log.info("training on %d rows (%d failures), calibrating on %d rows (%d failures)",
              len(Xt), n_pos_t, len(Xc), n_pos_c)
     yt, yc = Xt["y"].to_numpy(), Xc["y"].to_numpy()
+    # Boosting stops when the loss on the (later) calibration rows stops improving.
+    Xv = Xc if len(Xc) <= config.max_val_rows else thin_days(
+        Xc, int(np.ceil(len(Xc) / config.max_val_rows)))
+    yv = Xv["y"].to_numpy()
     variants = VARIANTS if config.variant == "auto" else (config.variant,)
     fitted: dict[str, Any] = {}
     selection: dict[str, Any] = {}
     for variant in variants:
         t0 = time.monotonic()
-        fitted[variant] = _fit_variant(variant, Xt, yt, layout, config.hgb)
+        fitted[variant] = _fit_variant(variant, Xt, yt, layout, config.hgb, Xv, yv)
         z = log_odds(fitted[variant], Xc[list(layout.design_columns)])
         selection[variant] = {"calib_pr_auc": pr_auc(yc, z),
                               "fit_s": round(time.monotonic() - t0, 2)}

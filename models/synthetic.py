@@ -44,6 +44,7 @@ class SyntheticFleet:
             "machine_id": np.tile(np.repeat(self.machines["machine_id"].to_numpy(), c), d),
             "component": np.tile(np.array(COMPONENTS), d * m),
             "hazard": self.hazard.reshape(-1),
+            "failed": self.failed.reshape(-1),
         })
 
 
@@ -54,8 +55,14 @@ def label_column(component: str) -> str:
 
 def make_fleet(machines: int = 200, days: int = 365, *, seed: int = 7,
                start: date = date(2024, 1, 1), horizon_d: int = 30,
-               signal: float = 1.0, labels: bool = True) -> SyntheticFleet:
-    """Simulate `machines` x `days`; `signal` scales how strongly faults and sensors show wear."""
+               signal: float = 1.0, labels: bool = True,
+               catalog_shape: bool = False) -> SyntheticFleet:
+    """Simulate `machines` x `days`; `signal` scales how strongly faults and sensors show wear.
+
+    With `catalog_shape`, every feature of ``features.catalog.FEATURES`` the process does
+    not make is added as noise of the right kind, so benchmarks fit as many columns as
+    the real pipeline does.
+    """
     rng = np.random.default_rng(seed)
     n, nc = machines, len(COMPONENTS)
     line_p = np.array([cat.PRODUCT_LINES[x].share for x in _LINES])
@@ -149,7 +156,7 @@ def make_fleet(machines: int = 200, days: int = 365, *, seed: int = 7,
         put("hours_30d", hours_buf[last30].sum(axis=0))
         put("load_factor_30d", load + rng.normal(0, 0.03, n))
         put("hyd_oil_temp_mean_7d", temp_buf[last7].mean(axis=0))
-        put("service_overdue_h", hours_since_service.max(axis=1) - 500)
+        put("overdue_h_500", hours_since_service.max(axis=1) - 500)
         for j, c in enumerate(COMPONENTS):
             put(f"hours_since_service_{c}", np.where(has[:, j], hours_since_service[:, j], np.nan))
             put(f"days_since_repair_{c}", np.where(has[:, j], days_since_repair[:, j], np.nan))
@@ -183,6 +190,8 @@ def make_fleet(machines: int = 200, days: int = 365, *, seed: int = 7,
                 ahead[:known] = (csum[t + horizon_d + 1, :, j] - csum[t + 1, :, j]) > 0
             ahead[:, ~has[:, j]] = np.nan
             frame[label_column(c)] = pd.array(ahead.reshape(-1), dtype="Float64").astype("boolean")
+    if catalog_shape:
+        frame = _fill_catalog_columns(frame, rng)
     # Censored wear intervals: the teeth still on each machine at the end.
     for m in np.flatnonzero(has[:, COMPONENTS.index("undercarriage")]):
         wear_rows.append((m, "bucket_teeth", float(teeth_used[m]), 0))
@@ -205,3 +214,24 @@ def _season_factor(region_id: str, day: date) -> float:
     if region.summer_slump and day.month in (7, 8):
         return 0.7
     return 1.0
+
+
+def _fill_catalog_columns(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    try:
+        from features.catalog import FEATURES
+    except ImportError:
+        return frame
+    extra: dict[str, object] = {}
+    n = len(frame)
+    for f in FEATURES:
+        if f.name in frame.columns:
+            continue
+        if f.kind == "boolean":
+            extra[f.name] = rng.random(n) < 0.2
+        elif f.kind == "count":
+            extra[f.name] = rng.poisson(0.3, n).astype(np.float32)
+        elif f.kind == "categorical":
+            extra[f.name] = pd.Categorical(rng.choice(["a", "b", "c"], n))
+        else:
+            extra[f.name] = rng.normal(0, 1, n).astype(np.float32)
+    return pd.concat([frame, pd.DataFrame(extra, index=frame.index)], axis=1)

@@ -1,0 +1,114 @@
+"""The models stage's jobs as functions: train, evaluate, score (the CLI and scheduler call these).
+
+Training reads the labelled features, splits by date (train, then calibrate, then hold
+out the latest period), fits and calibrates the risk model, measures it on the held-out
+period against the rules, fits the wear-part lives on the same history, and stores both
+as versions in the registry (active unless told otherwise).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pandas as pd
+import psycopg
+
+from models import evaluate as ev
+from models import inputs, registry, risk, timesplit, wear
+from models import layout as lay
+
+log = logging.getLogger("models.jobs")
+
+DEFAULT_HORIZON_D = 30
+
+
+@dataclass
+class TrainResult:
+    risk_model_id: int | None
+    wear_model_id: int | None
+    risk: risk.RiskModel
+    wear: wear.WearModel
+    evaluation: dict[str, Any]
+    seconds: dict[str, float]
+
+
+def current_feature_info(columns: Any) -> dict[str, Any]:
+    """The current features with kind and unit (features catalogue), restricted to `columns`."""
+    cols = list(columns)
+    try:
+        from features.catalog import BY_NAME
+    except ImportError:
+        return dict.fromkeys(cols)
+    return {c: BY_NAME.get(c) for c in cols}
+
+
+def train_on_frame(frame: pd.DataFrame, *, horizon_d: int = DEFAULT_HORIZON_D,
+                   config: risk.TrainConfig | None = None,
+                   split: timesplit.TimeSplit | None = None) -> tuple[risk.RiskModel,
+                                                                      wear.WearModel,
+                                                                      dict[str, Any]]:
+    """Fit both models on a labelled features frame; evaluate the risk model (no oracle)."""
+    layout = lay.resolve(frame)
+    if split is None:
+        first = pd.to_datetime(frame["day"]).min().date()
+        split = timesplit.default_split(first, risk.last_labelled_day(frame, layout), horizon_d)
+    log.info("time split: train %s..%s, calibrate %s..%s, evaluate %s..%s",
+             split.train_start, split.train_end, split.calib_start, split.calib_end,
+             split.eval_start, split.eval_end)
+    rmodel = risk.train(frame, split, config, layout=layout)
+    evaluation = ev.evaluate(rmodel, frame, truth=None, check_leakage=False)
+    rmodel.metrics["evaluation"] = {
+        m: {k: v for k, v in r.items() if k not in ("calibration", "per_component")}
+        for m, r in evaluation.results.items()}
+    wmodel = wear.train(frame, until=split.calib_end)
+    return rmodel, wmodel, evaluation.as_json()
+
+
+def train(conn_or_url: psycopg.Connection | str, *, horizon_d: int = DEFAULT_HORIZON_D,
+          config: risk.TrainConfig | None = None, activate: bool = True,
+          days: tuple[date, date] | None = None) -> TrainResult:
+    """Load labelled features, fit, evaluate, store (and activate) both models."""
+    seconds: dict[str, float] = {}
+    t = time.monotonic()
+    frame = inputs.load_features(conn_or_url, days=days, labels=horizon_d)
+    seconds["load_s"] = time.monotonic() - t
+    t = time.monotonic()
+    rmodel, wmodel, evaluation = train_on_frame(frame, horizon_d=horizon_d, config=config)
+    seconds["fit_s"] = time.monotonic() - t
+    split = rmodel.split
+    risk_id = registry.store(
+        conn_or_url, rmodel, metrics=rmodel.metrics,
+        params={"horizon_d": horizon_d, "variant": rmodel.variant, **rmodel.config,
+                "split": split.to_dict()},
+        train_start=split.train_start, train_end=split.train_end, calib_end=split.calib_end,
+        activate=activate)
+    wear_id = registry.store(
+        conn_or_url, wmodel, metrics=wmodel.metrics, params={"until": split.calib_end},
+        train_start=split.train_start, train_end=split.calib_end, activate=activate)
+    return TrainResult(risk_id, wear_id, rmodel, wmodel, evaluation, seconds)
+
+
+def evaluate(conn_or_url: psycopg.Connection | str, *, model_id: int | None = None,
+             with_oracle: bool = True) -> ev.Evaluation:
+    """Evaluate a stored risk model (default the active one) on its held-out period."""
+    if model_id is None:
+        model_id, rmodel = registry.load_active(conn_or_url, risk.KIND)
+    else:
+        rmodel = registry.load(conn_or_url, model_id)
+    split = rmodel.split
+    frame = inputs.load_features(conn_or_url, days=(split.calib_start, split.eval_end),
+                                 labels=rmodel.horizon_d)
+    truth = None
+    if with_oracle:
+        from models.oracle_store import load_truth
+
+        truth = load_truth(conn_or_url, split.eval_start, split.eval_end)
+        if truth is None:
+            log.warning("no truth store in this database: the oracle is left out")
+    result = ev.evaluate(rmodel, frame, truth=truth)
+    result.meta["model_id"] = model_id
+    return result
