@@ -122,6 +122,14 @@ def _register_stage_commands() -> None:
 
     cli.add_command(simulate)
 
+    from models.bench import bench_models
+    from models.cli import evaluate, score, train
+
+    cli.add_command(train)
+    cli.add_command(evaluate)
+    cli.add_command(score)
+    bench.add_command(bench_models)
+
 
 _register_stage_commands()
 
