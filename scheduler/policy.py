@@ -35,8 +35,8 @@ class ClassPolicy(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     preventive: bool = True           # basic: emergency service only, never planned
-    multiplier: float = Field(1.0, ge=0)   # weight on every visit's value
-    min_days_between_visits: int = Field(30, ge=0)
+    multiplier: float = Field(default=1.0, ge=0)   # weight on every visit's value
+    min_days_between_visits: int = Field(default=30, ge=0)
 
 
 def _default_classes() -> dict[str, ClassPolicy]:
@@ -62,54 +62,57 @@ class PlanningPolicy(BaseModel):
     # -- value of a visit --------------------------------------------------------------
     # Customer's lost output per hour a machine stands broken; the maker counts it
     # because it drives satisfaction and repurchase (DOMAIN: service quality).
-    downtime_cost_per_h: float = Field(500.0, ge=0)
-    key_account_downtime_weight: float = Field(1.5, ge=0)
+    downtime_cost_per_h: float = Field(default=500.0, ge=0)
+    key_account_downtime_weight: float = Field(default=1.5, ge=0)
     # Share of impending failures a 保健 visit finds and fixes (inspection is not perfect).
-    effectiveness: float = Field(0.7, ge=0, le=1)
+    effectiveness: float = Field(default=0.7, ge=0, le=1)
     # Risk over the horizon that remains right after a visit (the well-serviced baseline).
-    risk_floor: float = Field(0.02, ge=0, le=1)
+    risk_floor: float = Field(default=0.02, ge=0, le=1)
     # Breakdowns in the peak season cost more downtime (the customer cannot wait).
-    peak_downtime_multiplier: float = Field(1.6, ge=1)
-    warranty_value: float = Field(600.0, ge=0)        # maker pays warranty repairs
-    key_account_value: float = Field(1500.0, ge=0)
-    warranty_end_value: float = Field(2500.0, ge=0)   # last chance to fix under warranty
-    warranty_end_days: int = Field(60, ge=0)
-    end_of_life_value: float = Field(1500.0, ge=0)    # the owner is about to buy again
-    end_of_life_years: float = Field(8.0, gt=0)
-    end_of_life_hours: float = Field(15000.0, gt=0)
-    first_month_value: float = Field(6000.0, ge=0)    # the one fixed visit planners keep
-    first_month_days: int = Field(45, ge=1)
-    due_service_value: float = Field(800.0, ge=0)     # an hour-interval service folded in
-    due_lookahead_days: int = Field(21, ge=0)         # wear part "due" if due by visit + this
+    peak_downtime_multiplier: float = Field(default=1.6, ge=1)
+    warranty_value: float = Field(default=600.0, ge=0)        # maker pays warranty repairs
+    key_account_value: float = Field(default=1500.0, ge=0)
+    warranty_end_value: float = Field(default=2500.0, ge=0)   # last chance to fix under warranty
+    warranty_end_days: int = Field(default=60, ge=0)
+    end_of_life_value: float = Field(default=1500.0, ge=0)    # the owner is about to buy again
+    end_of_life_years: float = Field(default=8.0, gt=0)
+    end_of_life_hours: float = Field(default=15000.0, gt=0)
+    first_month_value: float = Field(default=6000.0, ge=0)    # the one fixed visit planners keep
+    first_month_days: int = Field(default=45, ge=1)
+    due_service_value: float = Field(default=800.0, ge=0)     # an hour-interval service folded in
+    # wear part "due" if due by visit + this
+    due_lookahead_days: int = Field(default=21, ge=0)
     # Visiting in the customer's own busy months stops a working machine: avoid.
-    customer_peak_factor: float = Field(0.4, ge=0, le=1)
-    region_peak_factor: float = Field(0.8, ge=0, le=1)
+    customer_peak_factor: float = Field(default=0.4, ge=0, le=1)
+    region_peak_factor: float = Field(default=0.8, ge=0, le=1)
 
     # -- capacity and travel -----------------------------------------------------------
     workdays: tuple[int, ...] = (0, 1, 2, 3, 4, 5)     # Mon-Sat (date.weekday())
-    day_hours: float = Field(9.0, gt=0)                # a technician-day, travel included
-    visit_hours: float = Field(1.5, gt=0)              # on site per machine
-    max_visits_per_day: int = Field(4, ge=1)
-    speed_kmh: float = Field(50.0, gt=0)
-    road_factor: float = Field(1.3, ge=1)              # road km per straight-line km
-    cluster_radius_km: float = Field(10.0, gt=0)       # machines this close share a trip
-    visit_cost_cny: float = Field(1200.0, ge=0)        # labour and consumables per visit
-    travel_cost_per_km: float = Field(2.0, ge=0)
+    day_hours: float = Field(default=9.0, gt=0)                # a technician-day, travel included
+    visit_hours: float = Field(default=1.5, gt=0)              # on site per machine
+    max_visits_per_day: int = Field(default=4, ge=1)
+    speed_kmh: float = Field(default=50.0, gt=0)
+    road_factor: float = Field(default=1.3, ge=1)              # road km per straight-line km
+    cluster_radius_km: float = Field(default=10.0, gt=0)       # machines this close share a trip
+    visit_cost_cny: float = Field(default=1200.0, ge=0)        # labour and consumables per visit
+    travel_cost_per_km: float = Field(default=2.0, ge=0)
 
     # -- parts -----------------------------------------------------------------------
     # Cheap fast-wearing parts (C) must never be missing; expensive ones (A) are held
     # leaner and expedited when needed.
     service_levels: dict[str, float] = Field(
         default_factory=lambda: {"A": 0.90, "B": 0.95, "C": 0.98})
-    outside_lead_factor: float = Field(1.5, ge=1)      # outside suppliers: longer, less sure
-    receiving_days: int = Field(3, ge=0)               # goods in, checked, on the shelf
-    breakdown_part_use: float = Field(0.3, ge=0, le=1)  # P(a breakdown uses a wear part of it)
-    carry_repair_risk: float = Field(0.25, ge=0, le=1)  # bring repair parts above this risk
-    carry_max_price: float = Field(10000.0, ge=0)      # ... if they fit in the van's budget
+    # outside suppliers: longer, less sure
+    outside_lead_factor: float = Field(default=1.5, ge=1)
+    receiving_days: int = Field(default=3, ge=0)               # goods in, checked, on the shelf
+    # P(a breakdown uses a wear part of it)
+    breakdown_part_use: float = Field(default=0.3, ge=0, le=1)
+    carry_repair_risk: float = Field(default=0.25, ge=0, le=1)  # bring repair parts above this risk
+    carry_max_price: float = Field(default=10000.0, ge=0)      # ... if they fit in the van's budget
 
     # -- solver ----------------------------------------------------------------------
-    mip_rel_gap: float = Field(0.01, gt=0, lt=1)
-    station_time_limit_s: float = Field(20.0, gt=0)
+    mip_rel_gap: float = Field(default=0.01, gt=0, lt=1)
+    station_time_limit_s: float = Field(default=20.0, gt=0)
 
     @field_validator("service_levels")
     @classmethod

@@ -121,12 +121,12 @@ def build_problem(station: Station, machines: Sequence[Machine], days: tuple[dat
     st_km = geo.haversine_km(station.lat, station.lon, lat, lon) * policy.road_factor \
         if machines else np.zeros(0)
     alone_h = 2 * st_km / policy.speed_kmh + policy.visit_hours
-    reachable = alone_h <= policy.day_hours
-    wanted = vals.eligible.any(axis=1)
-    unreachable = [m.machine_id for m, r, w in zip(machines, reachable, wanted, strict=True)
-                   if w and not r]
+    reachable = np.asarray(alone_h <= policy.day_hours, dtype=bool)
+    wanted = np.asarray(vals.eligible.any(axis=1), dtype=bool)
+    unreachable = [m.machine_id for m, r, w in zip(machines, reachable.tolist(), wanted.tolist(),
+                                                   strict=True) if w and not r]
     keep = np.flatnonzero(wanted & reachable)
-    kept = [machines[i] for i in keep]
+    kept = [machines[int(i)] for i in keep]
     vals = StationValues(vals.value[keep], vals.avoided[keep], vals.eligible[keep],
                          vals.net[keep])
     st_km = st_km[keep]
@@ -352,8 +352,8 @@ def _assign_days(p: StationProblem, day_ids: NDArray[np.int64], week_trips: list
     slots = np.repeat(day_ids, p.station.technicians)
     gain = np.zeros((len(week_trips), len(slots)))
     for t, stops in enumerate(week_trips):
-        ok = p.values.eligible[np.ix_(stops, slots)]
-        gain[t] = np.where(ok, p.values.net[np.ix_(stops, slots)], -1e9).sum(axis=0)
+        idx = np.ix_(np.asarray(stops, dtype=np.int64), slots)
+        gain[t] = np.where(p.values.eligible[idx], p.values.net[idx], -1e9).sum(axis=0)
     rows, cols = linear_sum_assignment(gain, maximize=True)
     out: TripPlan = []
     for t, s in zip(rows, cols, strict=True):

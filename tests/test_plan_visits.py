@@ -189,3 +189,30 @@ def test_invariant_error_is_a_terminal_fleetcare_error() -> None:
     from fleetcare.errors import TerminalError
 
     assert issubclass(PlanInvariantError, TerminalError)
+
+
+def test_todays_rules_plan_through_the_same_capacity() -> None:
+    from scheduler.baselines import calendar_rule_machines, hours_rule_machines
+
+    # Delivered 3 months ago: the 3-month inspection is due on 3 March.
+    young = _machine("YOUNG", delivery_date=date(2024, 12, 3), warranty_end=date(2025, 12, 3))
+    old = _machine("OLD", km_east=12)                      # warranty over: never inspected
+    cands = calendar_rule_machines([young, old], MONDAY, 4)
+    assert [m.machine_id for m in cands] == ["YOUNG"]
+    assert cands[0].earliest == date(2025, 2, 24) and cands[0].latest == date(2025, 3, 17)
+    plan = plan_visits([_station()], cands, MONDAY, 4)
+    assert [v.machine_id for v in plan.visits] == ["YOUNG"]
+    assert "policy priority" in plan.visits[0].reasons[0]
+
+    hours = hours_rule_machines([young, old], MONDAY, 4,
+                                hours_now={"YOUNG": 480.0, "OLD": 5310.0},
+                                hours_per_day={"YOUNG": 6.0, "OLD": 6.0},
+                                last_service_hours={"YOUNG": 250.0, "OLD": 5000.0})
+    due = {m.machine_id: m for m in hours}
+    assert set(due) == {"YOUNG", "OLD"}
+    assert due["OLD"].earliest == MONDAY                      # 60 h overdue: at once
+    assert due["YOUNG"].earliest == date(2025, 3, 7)           # 20 h at 6 h/day
+    assert due["OLD"].priority > due["YOUNG"].priority  # type: ignore[operator]
+    # One technician-day a week: the same capacity limits every policy.
+    tight = plan_visits([_station(tech_days_per_week=1)], hours, MONDAY, 1)
+    assert len(tight.trips) == 1
