@@ -38,8 +38,10 @@ SCHEMA = "schema"
 MACHINE_MISMATCH = "machine_mismatch"
 FUTURE_TS = "future_ts"
 IMPOSSIBLE_VALUE = "impossible_value"
+# Last line of defence: the database refused a row every check above let through.
+DB_REJECTED = "db_rejected"
 REASONS = (BAD_TOPIC, OVERSIZED, UNKNOWN_MACHINE, BAD_JSON, SCHEMA, MACHINE_MISMATCH,
-           FUTURE_TS, IMPOSSIBLE_VALUE)
+           FUTURE_TS, IMPOSSIBLE_VALUE, DB_REJECTED)
 
 # A full store-and-forward array (10,000 readings of ~350 bytes) is ~3.5 MB; anything
 # bigger is not a gateway upload we know and would cost memory to parse.
@@ -119,9 +121,10 @@ def _schema_validators(stream: str) -> tuple[Callable[[Any], Any], Callable[[Any
 
 
 def dead_letter(received_at: datetime, source: str, topic: str | None, reason: str, detail: str,
-          payload: bytes) -> tuple[Any, ...]:
-    return (received_at, source, topic, reason, detail[:1000], payload[:DEAD_LETTER_KEEP_BYTES],
-            len(payload))
+                payload: bytes) -> tuple[Any, ...]:
+    """A dead_letters row. The detail may quote the payload: PostgreSQL text refuses NUL."""
+    return (received_at, source, topic, reason, detail[:1000].replace("\x00", "\\x00"),
+            payload[:DEAD_LETTER_KEEP_BYTES], len(payload))
 
 
 class Decoder:
@@ -312,6 +315,11 @@ class Decoder:
         hours = None if r.engine_hours is u else r.engine_hours
         if hours is not None and hours > ENGINE_HOURS_MAX:
             return f"engine_hours {hours} > {ENGINE_HOURS_MAX}"
+        texts = [r.work_order, r.station_id, r.technician,
+                 *([] if r.components is u else r.components),
+                 *([] if r.parts is u else [p.part for p in r.parts])]
+        if any(type(t) is str and "\x00" in t for t in texts):
+            return "a text field contains U+0000, which PostgreSQL cannot store"
         parts = [] if r.parts is u else [{"part": p.part, "qty": p.qty} for p in r.parts]
         return (r.machine_id, r.seq, r.ts, arrived, received,
                 None if r.work_order is u else r.work_order, r.kind,

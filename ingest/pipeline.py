@@ -6,6 +6,7 @@ The MQTT subscriber, the direct path (``ingest.direct``) and the importer all ca
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -14,8 +15,10 @@ from typing import Any
 
 import psycopg
 
-from ingest.decode import UNKNOWN_MACHINE, Batch, Decoder, dead_letter
+from ingest.decode import DB_REJECTED, UNKNOWN_MACHINE, Batch, Decoder, dead_letter
 from ingest.writer import Writer, WriteResult
+
+log = logging.getLogger("ingest.pipeline")
 
 
 def _labelled(row: tuple[Any, ...], label: str) -> tuple[Any, ...]:
@@ -140,6 +143,48 @@ class Pipeline:
 
     def process(self, messages: Sequence[tuple[str, bytes]],
                 received_at: datetime | None = None) -> tuple[Batch, WriteResult]:
-        """Decode and store one batch in one transaction; committed when this returns."""
+        """Decode and store one batch in one transaction; committed when this returns.
+
+        Connection failures (psycopg.OperationalError) propagate for the caller to retry.
+        If the database refuses the batch's data itself, the messages are written one by
+        one and the refused ones become ``db_rejected`` dead letters: one bad message
+        never blocks the rest (or, after a restart, the whole queue) forever.
+        """
+        received_at = received_at or datetime.now(UTC)
         batch = self.decode(messages, received_at)
-        return batch, self.writer.write(batch)
+        try:
+            return batch, self.writer.write(batch)
+        except psycopg.OperationalError:
+            raise
+        except psycopg.Error as exc:
+            if len(messages) > 1:
+                log.warning("database refused a batch of %d (%s); writing one by one",
+                            len(messages), _first_line(exc))
+                return self._one_by_one(messages, received_at)
+            topic, payload = messages[0]
+            log.warning("database refused the message on %s: %s", topic, _first_line(exc))
+            rejected = Batch(messages=1, dead_letters=[dead_letter(
+                received_at, self.decoder.source, topic, DB_REJECTED, _first_line(exc),
+                payload)])
+            return rejected, self.writer.write(rejected)
+
+    def _one_by_one(self, messages: Sequence[tuple[str, bytes]],
+                    received_at: datetime) -> tuple[Batch, WriteResult]:
+        total_batch, total = Batch(), WriteResult()
+        for message in messages:
+            batch, result = self.process([message], received_at)
+            total_batch.messages += batch.messages
+            for name in ("telemetry", "faults", "service", "dead_letters"):
+                getattr(total_batch, name).extend(getattr(batch, name))
+            for key, n in result.stored.items():
+                total.stored[key] = total.stored.get(key, 0) + n
+            for key, n in result.duplicates.items():
+                total.duplicates[key] = total.duplicates.get(key, 0) + n
+            total.dead_letters += result.dead_letters
+            total.meter_resets += result.meter_resets
+        return total_batch, total
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else repr(exc)

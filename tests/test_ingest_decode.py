@@ -26,7 +26,7 @@ from test_ingest_helpers import (
 )
 
 from fleetcare import contracts
-from ingest.decode import REASONS, Batch, Decoder
+from ingest.decode import DB_REJECTED, REASONS, Batch, Decoder
 from ingest.direct import ingest_messages
 from ingest.subscriber import Ingest, prepare_session
 
@@ -78,7 +78,8 @@ def check_outcome(url: str, bad: list[tuple[str, str, bytes]]) -> None:
     with psycopg.connect(url) as conn:
         got = sorted(r[0] for r in conn.execute("SELECT reason FROM dead_letters"))
         assert got == sorted(r for r, _, _ in bad)
-        assert {r for r, _, _ in bad} == set(REASONS), "the corpus covers every reason"
+        # Every reason the checks give (db_rejected is the database's, tested below).
+        assert {r for r, _, _ in bad} == set(REASONS) - {DB_REJECTED}
         # The good messages around the bad ones are all stored.
         assert count(url, "SELECT count(*) FROM telemetry") == 15
         assert count(url, "SELECT count(*) FROM fault_codes") == 1
@@ -124,6 +125,39 @@ def test_schema_accepted_but_unusual_values_are_stored(db_url: str) -> None:
     rec = {**reading(M, 1, coolant_temp_c=None), "seq": 1.0}  # draft-07 integer 1.0
     counts = ingest_messages(db_url, [(topic(M), encode(rec))])
     assert counts.stored["telemetry"] == 1, counts
+
+
+def test_text_the_database_cannot_store_is_rejected_not_retried_forever(db_url: str) -> None:
+    seed_machines(db_url, [M])
+    nul = [(topic(M, "service"), encode(service(M, 2, technician="Wang\u0000Lei"))),
+           (topic(M, "service"), encode(service(M, 3, **{"work\u0000order": 1})))]
+    counts = ingest_messages(db_url, [*nul, (topic(M, "service"), encode(service(M, 4)))])
+    assert counts.stored["service"] == 1
+    assert counts.dead_letters == {"impossible_value": 1, "schema": 1}
+
+
+def test_rows_the_database_refuses_become_db_rejected(db_url: str, monkeypatch) -> None:  # noqa: ANN001
+    """If a row passes every check but the database still refuses it, only that message
+    is dead-lettered and the rest of its batch is stored."""
+    seed_machines(db_url, [M])
+    original = Decoder._service_row
+
+    def unchecked(self, r, arrived, received):  # noqa: ANN001, ANN202
+        row = original(self, r, arrived, received)
+        if r.seq == 2:  # smuggle a NUL past the decoder, as a future bug might
+            row = (*row[:13], "Wang\x00Lei", *row[14:])
+        return row
+
+    monkeypatch.setattr(Decoder, "_service_row", unchecked)
+    messages = [(topic(M, "service"), encode(service(M, s))) for s in range(1, 5)]
+    counts = ingest_messages(db_url, messages)
+    assert counts.stored["service"] == 3
+    assert counts.dead_letters == {DB_REJECTED: 1}
+    with psycopg.connect(db_url) as conn:
+        detail, payload = conn.execute(
+            "SELECT detail, payload FROM dead_letters WHERE reason = %s", (DB_REJECTED,)
+        ).fetchone()
+    assert payload == messages[1][1] and detail
 
 
 # -- generated garbage -------------------------------------------------------------------
