@@ -23,7 +23,10 @@ def load(filename: str) -> dict[str, str]:
     for name, body in zip(parts[1::2], parts[2::2], strict=True):
         if name in out:
             raise ValueError(f"{filename}: statement {name} defined twice")
-        out[name] = body.strip()
+        # Whole-line comments are documentation; dropping them keeps a %(name)s written in
+        # prose from being taken for a parameter. Trailing comments stay (catalog.py).
+        lines = [ln for ln in body.splitlines() if not ln.lstrip().startswith("--")]
+        out[name] = "\n".join(lines).strip()
     return out
 
 

@@ -30,11 +30,13 @@ MARGIN = timedelta(minutes=10)
 COOLANT_HOT_C = 100.0
 HYD_OIL_HOT_C = 85.0
 
-_TEL_ALL = sql.SQL("telemetry_hours r")
-_TEL_CHANGED = sql.SQL(
-    "telemetry_hours r JOIN feat_changed_days c "
-    "ON r.machine_id = c.machine_id AND r.ts >= c.lo AND r.ts < c.hi"
-)
+_TEL_ALL = {"changed_t": sql.SQL(""), "changed_r": sql.SQL("")}
+_TEL_CHANGED = {
+    "changed_t": sql.SQL("JOIN feat_changed_days c "
+                         "ON t.machine_id = c.machine_id AND t.ts >= c.lo AND t.ts < c.hi"),
+    "changed_r": sql.SQL("JOIN feat_changed_days c "
+                         "ON r.machine_id = c.machine_id AND r.ts >= c.lo AND r.ts < c.hi"),
+}
 _FAULT_ALL = sql.SQL("fault_codes r")
 _FAULT_CHANGED = sql.SQL(
     "fault_codes r JOIN feat_changed_fault_days c "
@@ -83,10 +85,15 @@ def refresh(conn: psycopg.Connection, *, full: bool = False) -> RollupResult:
             "fault_since": epoch if full else mark.detail_time("faults") - MARGIN,  # type: ignore[union-attr]
             "reset_since": epoch if full else mark.detail_time("resets") - MARGIN,  # type: ignore[union-attr]
         }
-        conn.execute(_q("counter_offsets"), params)  # type: ignore[arg-type]
+        params["reset_machines"] = [r[0] for r in conn.execute(
+            "SELECT DISTINCT machine_id FROM meter_resets")]
         if full:
             conn.execute(_q("truncate_all"))  # type: ignore[arg-type]
-            conn.execute(sql.SQL(_q("insert_telemetry_cells")).format(source=_TEL_ALL), params)
+            # CREATE TABLE AS may run in parallel workers, INSERT ... SELECT may not.
+            cells = sql.SQL(_q("telemetry_cells")).format(**_TEL_ALL)
+            conn.execute(sql.SQL("CREATE TEMP TABLE feat_new_cells ON COMMIT DROP AS {}")
+                         .format(cells), params)
+            conn.execute("INSERT INTO feat_telemetry_daily SELECT * FROM feat_new_cells")
             conn.execute(sql.SQL(_q("insert_fault_cells")).format(source=_FAULT_ALL), params)
             conn.execute(sql.SQL(_q("upsert_first_seen")).format(changed=sql.SQL("")), params)
             changed = changed_faults = -1
@@ -98,7 +105,8 @@ def refresh(conn: psycopg.Connection, *, full: bool = False) -> RollupResult:
             conn.execute("ANALYZE feat_changed_days")
             conn.execute("ANALYZE feat_changed_fault_days")
             conn.execute(_q("delete_changed_telemetry"))  # type: ignore[arg-type]
-            conn.execute(sql.SQL(_q("insert_telemetry_cells")).format(source=_TEL_CHANGED), params)
+            cells = sql.SQL(_q("telemetry_cells")).format(**_TEL_CHANGED)
+            conn.execute(sql.SQL("INSERT INTO feat_telemetry_daily {}").format(cells), params)
             conn.execute(_q("delete_changed_faults"))  # type: ignore[arg-type]
             conn.execute(sql.SQL(_q("insert_fault_cells")).format(source=_FAULT_CHANGED), params)
             conn.execute(sql.SQL(_q("upsert_first_seen")).format(changed=_FIRST_CHANGED), params)

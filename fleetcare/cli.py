@@ -130,6 +130,11 @@ def _register_stage_commands() -> None:
     cli.add_command(score)
     bench.add_command(bench_models)
 
+    from features.cli import bench_features, features
+
+    cli.add_command(features)
+    bench.add_command(bench_features)
+
 
 _register_stage_commands()
 

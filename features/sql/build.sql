@@ -18,10 +18,10 @@
 -- tests/test_features_catalog.py checks it still matches the catalogue.
 
 -- name: machines
--- The machines of this run, with which components and wear parts their product line has
--- (unknown lines: all of them).
+-- The machines of this run, numbered (mi: integer keys sort and join faster than text),
+-- with which components and wear parts their product line has (unknown lines: all).
 CREATE TEMP TABLE fb_machines ON COMMIT DROP AS
-SELECT m.machine_id, m.delivery_date,
+SELECT (row_number() OVER (ORDER BY m.machine_id))::integer AS mi, m.machine_id, m.delivery_date,
        (li.items IS NULL OR 'engine' = ANY(li.items)) AS has_engine,
        (li.items IS NULL OR 'hydraulic_pump' = ANY(li.items)) AS has_hydraulic_pump,
        (li.items IS NULL OR 'main_valve' = ANY(li.items)) AS has_main_valve,
@@ -57,90 +57,117 @@ WHERE m.delivery_date <= %(d1)s
 -- the grid starts are folded into its first day, but only their maxima (the sums there
 -- cancel out of every window).
 CREATE TEMP TABLE fb_tel_k ON COMMIT DROP AS
-SELECT c.machine_id, c.k,
+SELECT m.mi, c.k,
        max(c.hours_max) AS hours_max, max(c.idle_max) AS idle_max, max(c.fuel_max) AS fuel_max,
        max(c.day) AS last_day, min(c.day) AS first_day,
-       sum(c.n) AS n,
-       sum(c.coolant_n) AS coolant_n,
-       sum(c.coolant_hot) AS coolant_hot,
-       sum(c.coolant_sx) AS coolant_sx,
-       sum(c.coolant_sxx) AS coolant_sxx,
-       sum(c.coolant_sy) AS coolant_sy,
-       sum(c.coolant_sxy) AS coolant_sxy,
-       sum(c.hyd_n) AS hyd_n,
-       sum(c.hyd_hot) AS hyd_hot,
-       sum(c.hyd_sx) AS hyd_sx,
-       sum(c.hyd_sxx) AS hyd_sxx,
-       sum(c.hyd_sy) AS hyd_sy,
-       sum(c.hyd_sxy) AS hyd_sxy,
-       sum(c.press_n) AS press_n,
-       sum(c.press_sx) AS press_sx,
-       sum(c.press_sxx) AS press_sxx,
-       sum(c.press_sy) AS press_sy,
-       sum(c.press_sxy) AS press_sxy,
-       sum(c.load_n) AS load_n,
-       sum(c.load_sy) AS load_sy
+       sum(c.n)::float8 AS n,
+       sum(c.coolant_n)::float8 AS coolant_n,
+       sum(c.coolant_hot)::float8 AS coolant_hot,
+       sum(c.coolant_sx)::float8 AS coolant_sx,
+       sum(c.coolant_sxx)::float8 AS coolant_sxx,
+       sum(c.coolant_sy)::float8 AS coolant_sy,
+       sum(c.coolant_sxy)::float8 AS coolant_sxy,
+       sum(c.hyd_n)::float8 AS hyd_n,
+       sum(c.hyd_hot)::float8 AS hyd_hot,
+       sum(c.hyd_sx)::float8 AS hyd_sx,
+       sum(c.hyd_sxx)::float8 AS hyd_sxx,
+       sum(c.hyd_sy)::float8 AS hyd_sy,
+       sum(c.hyd_sxy)::float8 AS hyd_sxy,
+       sum(c.press_n)::float8 AS press_n,
+       sum(c.press_sx)::float8 AS press_sx,
+       sum(c.press_sxx)::float8 AS press_sxx,
+       sum(c.press_sy)::float8 AS press_sy,
+       sum(c.press_sxy)::float8 AS press_sxy,
+       sum(c.load_n)::float8 AS load_n,
+       sum(c.load_sy)::float8 AS load_sy
 FROM (
     SELECT t.*, CASE WHEN %(now)s THEN t.day ELSE t.known_day END AS k
     FROM feat_telemetry_daily t
     WHERE (CASE WHEN %(now)s THEN t.day ELSE t.known_day END) BETWEEN %(g0)s AND %(d1)s
 ) c
 JOIN fb_machines m ON m.machine_id = c.machine_id
-GROUP BY c.machine_id, c.k
+GROUP BY m.mi, c.k
 UNION ALL
-SELECT t.machine_id, %(g0)s::date,
+SELECT m.mi, %(g0)s::date,
        max(t.hours_max), max(t.idle_max), max(t.fuel_max), max(t.day), min(t.day),
-       0,
-       0,
-       0,
-       0,
-       0,
-       0,
-       0,
-       0,
-       0,
-       0,
-       0,
-       0,
-       0,
-       0,
-       0,
-       0,
-       0,
-       0,
-       0,
-       0
+       0::float8,
+       0::float8,
+       0::float8,
+       0::float8,
+       0::float8,
+       0::float8,
+       0::float8,
+       0::float8,
+       0::float8,
+       0::float8,
+       0::float8,
+       0::float8,
+       0::float8,
+       0::float8,
+       0::float8,
+       0::float8,
+       0::float8,
+       0::float8,
+       0::float8,
+       0::float8
 FROM feat_telemetry_daily t
 JOIN fb_machines m ON m.machine_id = t.machine_id
 WHERE (CASE WHEN %(now)s THEN t.day ELSE t.known_day END) < %(g0)s
-GROUP BY t.machine_id;
+GROUP BY m.mi;
 
 -- name: tel_x
 -- Late corrections: for each late cell (known after its day), the window lengths w and
--- days D for which it is known (k <= D) but belongs before the window (e <= D - w).
+-- days D for which it is known (k <= D) but belongs before the window (e <= D - w);
+-- one row per machine and day, a column per window and quantity.
 CREATE TEMP TABLE fb_tel_x ON COMMIT DROP AS
-SELECT t.machine_id, %(d0)s + i AS day, ws.w,
-       max(t.hours_max) AS hours_max, max(t.idle_max) AS idle_max, max(t.fuel_max) AS fuel_max,
-       sum(t.n) AS n,
-       sum(t.coolant_n) AS coolant_n,
-       sum(t.coolant_hot) AS coolant_hot,
-       sum(t.coolant_sx) AS coolant_sx,
-       sum(t.coolant_sxx) AS coolant_sxx,
-       sum(t.coolant_sy) AS coolant_sy,
-       sum(t.coolant_sxy) AS coolant_sxy,
-       sum(t.hyd_n) AS hyd_n,
-       sum(t.hyd_hot) AS hyd_hot,
-       sum(t.hyd_sx) AS hyd_sx,
-       sum(t.hyd_sxx) AS hyd_sxx,
-       sum(t.hyd_sy) AS hyd_sy,
-       sum(t.hyd_sxy) AS hyd_sxy,
-       sum(t.press_n) AS press_n,
-       sum(t.press_sx) AS press_sx,
-       sum(t.press_sxx) AS press_sxx,
-       sum(t.press_sy) AS press_sy,
-       sum(t.press_sxy) AS press_sxy,
-       sum(t.load_n) AS load_n,
-       sum(t.load_sy) AS load_sy
+SELECT m.mi, %(d0)s + i AS day,
+       max(t.hours_max) FILTER (WHERE ws.w = 1) AS x1_hours_max,
+       max(t.hours_max) FILTER (WHERE ws.w = 7) AS x7_hours_max,
+       max(t.idle_max) FILTER (WHERE ws.w = 7) AS x7_idle_max,
+       sum(t.n) FILTER (WHERE ws.w = 7) AS x7_n,
+       sum(t.coolant_n) FILTER (WHERE ws.w = 7) AS x7_coolant_n,
+       sum(t.coolant_hot) FILTER (WHERE ws.w = 7) AS x7_coolant_hot,
+       sum(t.coolant_sy) FILTER (WHERE ws.w = 7) AS x7_coolant_sy,
+       sum(t.hyd_n) FILTER (WHERE ws.w = 7) AS x7_hyd_n,
+       sum(t.hyd_hot) FILTER (WHERE ws.w = 7) AS x7_hyd_hot,
+       sum(t.hyd_sy) FILTER (WHERE ws.w = 7) AS x7_hyd_sy,
+       sum(t.load_n) FILTER (WHERE ws.w = 7) AS x7_load_n,
+       sum(t.load_sy) FILTER (WHERE ws.w = 7) AS x7_load_sy,
+       sum(t.press_n) FILTER (WHERE ws.w = 7) AS x7_press_n,
+       sum(t.press_sy) FILTER (WHERE ws.w = 7) AS x7_press_sy,
+       sum(t.hyd_n) FILTER (WHERE ws.w = 14) AS x14_hyd_n,
+       sum(t.hyd_sx) FILTER (WHERE ws.w = 14) AS x14_hyd_sx,
+       sum(t.hyd_sxx) FILTER (WHERE ws.w = 14) AS x14_hyd_sxx,
+       sum(t.hyd_sy) FILTER (WHERE ws.w = 14) AS x14_hyd_sy,
+       sum(t.hyd_sxy) FILTER (WHERE ws.w = 14) AS x14_hyd_sxy,
+       sum(t.press_n) FILTER (WHERE ws.w = 14) AS x14_press_n,
+       sum(t.press_sx) FILTER (WHERE ws.w = 14) AS x14_press_sx,
+       sum(t.press_sxx) FILTER (WHERE ws.w = 14) AS x14_press_sxx,
+       sum(t.press_sy) FILTER (WHERE ws.w = 14) AS x14_press_sy,
+       sum(t.press_sxy) FILTER (WHERE ws.w = 14) AS x14_press_sxy,
+       max(t.hours_max) FILTER (WHERE ws.w = 30) AS x30_hours_max,
+       max(t.idle_max) FILTER (WHERE ws.w = 30) AS x30_idle_max,
+       max(t.fuel_max) FILTER (WHERE ws.w = 30) AS x30_fuel_max,
+       sum(t.coolant_n) FILTER (WHERE ws.w = 30) AS x30_coolant_n,
+       sum(t.coolant_hot) FILTER (WHERE ws.w = 30) AS x30_coolant_hot,
+       sum(t.coolant_sx) FILTER (WHERE ws.w = 30) AS x30_coolant_sx,
+       sum(t.coolant_sxx) FILTER (WHERE ws.w = 30) AS x30_coolant_sxx,
+       sum(t.coolant_sy) FILTER (WHERE ws.w = 30) AS x30_coolant_sy,
+       sum(t.coolant_sxy) FILTER (WHERE ws.w = 30) AS x30_coolant_sxy,
+       sum(t.hyd_n) FILTER (WHERE ws.w = 30) AS x30_hyd_n,
+       sum(t.hyd_hot) FILTER (WHERE ws.w = 30) AS x30_hyd_hot,
+       sum(t.hyd_sx) FILTER (WHERE ws.w = 30) AS x30_hyd_sx,
+       sum(t.hyd_sxx) FILTER (WHERE ws.w = 30) AS x30_hyd_sxx,
+       sum(t.hyd_sy) FILTER (WHERE ws.w = 30) AS x30_hyd_sy,
+       sum(t.hyd_sxy) FILTER (WHERE ws.w = 30) AS x30_hyd_sxy,
+       sum(t.press_n) FILTER (WHERE ws.w = 30) AS x30_press_n,
+       sum(t.press_sx) FILTER (WHERE ws.w = 30) AS x30_press_sx,
+       sum(t.press_sxx) FILTER (WHERE ws.w = 30) AS x30_press_sxx,
+       sum(t.press_sy) FILTER (WHERE ws.w = 30) AS x30_press_sy,
+       sum(t.press_sxy) FILTER (WHERE ws.w = 30) AS x30_press_sxy,
+       sum(t.load_n) FILTER (WHERE ws.w = 30) AS x30_load_n,
+       sum(t.load_sy) FILTER (WHERE ws.w = 30) AS x30_load_sy,
+       max(t.hours_max) FILTER (WHERE ws.w = 90) AS x90_hours_max
 FROM feat_telemetry_daily t
 JOIN fb_machines m ON m.machine_id = t.machine_id
 CROSS JOIN (VALUES (1), (7), (14), (30), (90)) AS ws(w)
@@ -148,21 +175,21 @@ CROSS JOIN LATERAL generate_series(greatest(t.known_day, t.day + ws.w, %(d0)s) -
                                    least(t.known_day + ws.w - 1, %(d1)s) - %(d0)s) AS i
 WHERE NOT %(now)s AND t.known_day > t.day
   AND t.known_day > %(d0)s - 90 AND t.known_day <= %(d1)s
-GROUP BY t.machine_id, i, ws.w;
+GROUP BY m.mi, i;
 
 -- name: fault_k
 -- Active fault reports per machine and known day k', by component family.
 CREATE TEMP TABLE fb_fault_k ON COMMIT DROP AS
-SELECT f.machine_id, f.k,
-       sum(f.n_active) AS fa,
-       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'engine'), 0) AS f_engine,
-       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'hydraulic_pump'), 0) AS f_hydraulic_pump,
-       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'main_valve'), 0) AS f_main_valve,
-       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'swing'), 0) AS f_swing,
-       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'travel_drive'), 0) AS f_travel_drive,
-       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'undercarriage'), 0) AS f_undercarriage,
-       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'cooling'), 0) AS f_cooling,
-       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'electrical'), 0) AS f_electrical
+SELECT m.mi, f.k,
+       sum(f.n_active)::float8 AS fa,
+       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'engine'), 0)::float8 AS f_engine,
+       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'hydraulic_pump'), 0)::float8 AS f_hydraulic_pump,
+       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'main_valve'), 0)::float8 AS f_main_valve,
+       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'swing'), 0)::float8 AS f_swing,
+       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'travel_drive'), 0)::float8 AS f_travel_drive,
+       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'undercarriage'), 0)::float8 AS f_undercarriage,
+       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'cooling'), 0)::float8 AS f_cooling,
+       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'electrical'), 0)::float8 AS f_electrical
 FROM (
     SELECT t.*, CASE WHEN %(now)s THEN t.day ELSE t.known_day END AS k
     FROM feat_fault_daily t
@@ -171,21 +198,31 @@ FROM (
 ) f
 JOIN fb_machines m ON m.machine_id = f.machine_id
 LEFT JOIN feat_spn_components s ON s.spn = f.spn
-GROUP BY f.machine_id, f.k;
+GROUP BY m.mi, f.k;
 
 -- name: fault_x
--- Late corrections for fault counts (windows of 1, 7 and 30 days).
+-- Late corrections for fault counts (windows of 1, 7 and 30 days), as for telemetry.
 CREATE TEMP TABLE fb_fault_x ON COMMIT DROP AS
-SELECT f.machine_id, %(d0)s + i AS day, ws.w,
-       sum(f.n_active) AS fa,
-       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'engine'), 0) AS f_engine,
-       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'hydraulic_pump'), 0) AS f_hydraulic_pump,
-       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'main_valve'), 0) AS f_main_valve,
-       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'swing'), 0) AS f_swing,
-       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'travel_drive'), 0) AS f_travel_drive,
-       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'undercarriage'), 0) AS f_undercarriage,
-       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'cooling'), 0) AS f_cooling,
-       coalesce(sum(f.n_active) FILTER (WHERE s.component = 'electrical'), 0) AS f_electrical
+SELECT m.mi, %(d0)s + i AS day,
+       sum(f.n_active) FILTER (WHERE ws.w = 1) AS y1_fa,
+       sum(f.n_active) FILTER (WHERE ws.w = 7) AS y7_fa,
+       sum(f.n_active) FILTER (WHERE ws.w = 30) AS y30_fa,
+       sum(f.n_active) FILTER (WHERE ws.w = 7 AND s.component = 'engine') AS y7_f_engine,
+       sum(f.n_active) FILTER (WHERE ws.w = 7 AND s.component = 'hydraulic_pump') AS y7_f_hydraulic_pump,
+       sum(f.n_active) FILTER (WHERE ws.w = 7 AND s.component = 'main_valve') AS y7_f_main_valve,
+       sum(f.n_active) FILTER (WHERE ws.w = 7 AND s.component = 'swing') AS y7_f_swing,
+       sum(f.n_active) FILTER (WHERE ws.w = 7 AND s.component = 'travel_drive') AS y7_f_travel_drive,
+       sum(f.n_active) FILTER (WHERE ws.w = 7 AND s.component = 'undercarriage') AS y7_f_undercarriage,
+       sum(f.n_active) FILTER (WHERE ws.w = 7 AND s.component = 'cooling') AS y7_f_cooling,
+       sum(f.n_active) FILTER (WHERE ws.w = 7 AND s.component = 'electrical') AS y7_f_electrical,
+       sum(f.n_active) FILTER (WHERE ws.w = 30 AND s.component = 'engine') AS y30_f_engine,
+       sum(f.n_active) FILTER (WHERE ws.w = 30 AND s.component = 'hydraulic_pump') AS y30_f_hydraulic_pump,
+       sum(f.n_active) FILTER (WHERE ws.w = 30 AND s.component = 'main_valve') AS y30_f_main_valve,
+       sum(f.n_active) FILTER (WHERE ws.w = 30 AND s.component = 'swing') AS y30_f_swing,
+       sum(f.n_active) FILTER (WHERE ws.w = 30 AND s.component = 'travel_drive') AS y30_f_travel_drive,
+       sum(f.n_active) FILTER (WHERE ws.w = 30 AND s.component = 'undercarriage') AS y30_f_undercarriage,
+       sum(f.n_active) FILTER (WHERE ws.w = 30 AND s.component = 'cooling') AS y30_f_cooling,
+       sum(f.n_active) FILTER (WHERE ws.w = 30 AND s.component = 'electrical') AS y30_f_electrical
 FROM feat_fault_daily f
 JOIN fb_machines m ON m.machine_id = f.machine_id
 LEFT JOIN feat_spn_components s ON s.spn = f.spn
@@ -194,13 +231,13 @@ CROSS JOIN LATERAL generate_series(greatest(f.known_day, f.day + ws.w, %(d0)s) -
                                    least(f.known_day + ws.w - 1, %(d1)s) - %(d0)s) AS i
 WHERE NOT %(now)s AND f.n_active > 0 AND f.known_day > f.day
   AND f.known_day > %(d0)s - 30 AND f.known_day <= %(d1)s
-GROUP BY f.machine_id, i, ws.w;
+GROUP BY m.mi, i;
 
 -- name: codes
 -- Distinct active codes (SPN, FMI) per machine and day over the 7-day event window, and
 -- those among them reported with a high occurrence count.
 CREATE TEMP TABLE fb_codes ON COMMIT DROP AS
-SELECT f.machine_id, %(d0)s + i AS day,
+SELECT m.mi, %(d0)s + i AS day,
        count(DISTINCT f.spn * 32 + f.fmi) AS codes,
        count(DISTINCT f.spn * 32 + f.fmi) FILTER (WHERE f.max_oc >= %(high_oc)s) AS high_oc
 FROM (
@@ -212,26 +249,26 @@ JOIN fb_machines m ON m.machine_id = f.machine_id
 CROSS JOIN LATERAL generate_series(greatest(f.k, %(d0)s) - %(d0)s,
                                    least(f.day + 6, %(d1)s) - %(d0)s) AS i
 WHERE f.k <= %(d1)s
-GROUP BY f.machine_id, i;
+GROUP BY m.mi, i;
 
 -- name: new_codes
 -- Codes seen for the first time on a machine, per day they became known (k').
 CREATE TEMP TABLE fb_new_codes ON COMMIT DROP AS
-SELECT s.machine_id, s.k, count(*) AS n
+SELECT m.mi, s.k, count(*)::float8 AS n
 FROM (
     SELECT f.machine_id, CASE WHEN %(now)s THEN f.first_day ELSE f.first_known_day END AS k
     FROM feat_fault_first_seen f
 ) s
 JOIN fb_machines m ON m.machine_id = s.machine_id
 WHERE s.k BETWEEN %(g0)s AND %(d1)s
-GROUP BY s.machine_id, s.k;
+GROUP BY m.mi, s.k;
 
 -- name: service
 -- Work orders known by the end of the chunk, with the monotonic hour meter at the visit
 -- as known on the day the work order became known (telemetry arriving later does not
 -- change it), else the hours written on the work order.
 CREATE TEMP TABLE fb_service ON COMMIT DROP AS
-SELECT s.machine_id, s.kind, s.components,
+SELECT m.mi, s.machine_id, s.kind, s.components,
        ARRAY(SELECT p->>'part' FROM jsonb_array_elements(s.parts) AS p) AS parts,
        s.e, s.k,
        coalesce(h.hours, s.engine_hours) AS hours_at
@@ -255,7 +292,7 @@ WHERE s.k <= %(d1)s;
 -- feat_pack(day, hours) so a running max over the grid keeps the latest one. History
 -- before the grid is folded into its first day.
 CREATE TEMP TABLE fb_service_k ON COMMIT DROP AS
-SELECT machine_id, greatest(k, %(g0)s) AS k,
+SELECT mi, greatest(k, %(g0)s) AS k,
        max(feat_pack(e, hours_at)) FILTER (WHERE kind = 'preventive') AS s_any,
        max(feat_pack(e, hours_at)) FILTER (WHERE kind = 'breakdown') AS r_any,
        max(feat_pack(e, hours_at)) FILTER (WHERE kind = 'preventive' AND 'engine' = ANY(components)) AS s_engine,
@@ -290,12 +327,12 @@ SELECT machine_id, greatest(k, %(g0)s) AS k,
        max(feat_pack(e, hours_at)) FILTER (WHERE 'track_shoe' = ANY(parts)) AS p_track_shoe,
        max(feat_pack(e, hours_at)) FILTER (WHERE 'battery' = ANY(parts)) AS p_battery
 FROM fb_service
-GROUP BY machine_id, greatest(k, %(g0)s);
+GROUP BY mi, greatest(k, %(g0)s);
 
 -- name: breakdowns_365d
 -- Breakdowns per machine and day over the 365-day event window, known by that day.
 CREATE TEMP TABLE fb_breakdowns ON COMMIT DROP AS
-SELECT s.machine_id, %(d0)s + i AS day,
+SELECT s.mi, %(d0)s + i AS day,
        count(*) AS b_all,
        count(*) FILTER (WHERE 'engine' = ANY(s.components)) AS b_engine,
        count(*) FILTER (WHERE 'hydraulic_pump' = ANY(s.components)) AS b_hydraulic_pump,
@@ -309,12 +346,11 @@ FROM fb_service s
 CROSS JOIN LATERAL generate_series(greatest(s.k, %(d0)s) - %(d0)s,
                                    least(s.e + 364, %(d1)s) - %(d0)s) AS i
 WHERE s.kind = 'breakdown' AND s.e > %(d0)s - 365
-GROUP BY s.machine_id, i;
+GROUP BY s.mi, i;
 
 -- name: analyze
 -- Statistics for the planner on the temp tables (they are not auto-analyzed).
-ANALYZE fb_machines, fb_tel_k, fb_tel_x, fb_fault_k, fb_fault_x, fb_codes, fb_new_codes,
-        fb_service_k, fb_breakdowns;
+ANALYZE fb_machines, fb_tel_x, fb_fault_x, fb_codes, fb_breakdowns;
 
 -- name: feature_rows
 -- The feature rows of the chunk. Each output column is a feature: the comment after it
@@ -484,35 +520,35 @@ SELECT l3.day, l3.machine_id, %(now)s AS as_of_now,
        (CASE WHEN l3.has_battery THEN CASE WHEN l3.p_battery IS NOT NULL THEN feat_nonneg(l3.h - feat_packed_hours(l3.p_battery))
                  WHEN l3.from_new THEN l3.h END END)::real AS part_hours_battery  -- [h] engine hours on the battery fitted now (since its last replacement)
 FROM (
-    SELECT l2.machine_id,
+    SELECT mm.machine_id,
            l2.day,
-           l2.delivery_date,
+           mm.delivery_date,
            l2.h,
            l2.last_day,
            l2.first_day,
-           l2.has_engine,
-           l2.has_hydraulic_pump,
-           l2.has_main_valve,
-           l2.has_swing,
-           l2.has_travel_drive,
-           l2.has_undercarriage,
-           l2.has_cooling,
-           l2.has_electrical,
-           l2.has_engine_oil,
-           l2.has_engine_oil_filter,
-           l2.has_fuel_filter,
-           l2.has_air_filter,
-           l2.has_hydraulic_return_filter,
-           l2.has_hydraulic_oil,
-           l2.has_final_drive_oil,
-           l2.has_coolant,
-           l2.has_fan_belt,
-           l2.has_bucket_teeth,
-           l2.has_hydraulic_hose,
-           l2.has_seal_kit,
-           l2.has_track_roller,
-           l2.has_track_shoe,
-           l2.has_battery,
+           mm.has_engine,
+           mm.has_hydraulic_pump,
+           mm.has_main_valve,
+           mm.has_swing,
+           mm.has_travel_drive,
+           mm.has_undercarriage,
+           mm.has_cooling,
+           mm.has_electrical,
+           mm.has_engine_oil,
+           mm.has_engine_oil_filter,
+           mm.has_fuel_filter,
+           mm.has_air_filter,
+           mm.has_hydraulic_return_filter,
+           mm.has_hydraulic_oil,
+           mm.has_final_drive_oil,
+           mm.has_coolant,
+           mm.has_fan_belt,
+           mm.has_bucket_teeth,
+           mm.has_hydraulic_hose,
+           mm.has_seal_kit,
+           mm.has_track_roller,
+           mm.has_track_shoe,
+           mm.has_battery,
            l2.s_any,
            l2.r_any,
            l2.s_engine,
@@ -546,81 +582,81 @@ FROM (
            l2.p_track_roller,
            l2.p_track_shoe,
            l2.p_battery,
-           CASE WHEN greatest(l2.h_1, tx1.hours_max) IS NOT NULL
-                 THEN feat_nonneg(l2.h - greatest(l2.h_1, tx1.hours_max))
-                 WHEN l2.delivery_date > l2.day - 1 THEN l2.h END AS hrs_1,
-           CASE WHEN greatest(l2.h_7, tx7.hours_max) IS NOT NULL
-                 THEN feat_nonneg(l2.h - greatest(l2.h_7, tx7.hours_max))
-                 WHEN l2.delivery_date > l2.day - 7 THEN l2.h END AS hrs_7,
-           CASE WHEN greatest(l2.h_30, tx30.hours_max) IS NOT NULL
-                 THEN feat_nonneg(l2.h - greatest(l2.h_30, tx30.hours_max))
-                 WHEN l2.delivery_date > l2.day - 30 THEN l2.h END AS hrs_30,
-           CASE WHEN greatest(l2.h_90, tx90.hours_max) IS NOT NULL
-                 THEN feat_nonneg(l2.h - greatest(l2.h_90, tx90.hours_max))
-                 WHEN l2.delivery_date > l2.day - 90 THEN l2.h END AS hrs_90,
-           CASE WHEN greatest(l2.idl_7, tx7.idle_max) IS NOT NULL
-                 THEN feat_nonneg(l2.idl - greatest(l2.idl_7, tx7.idle_max))
-                 WHEN l2.delivery_date > l2.day - 7 THEN l2.idl END AS idle_7,
-           CASE WHEN greatest(l2.idl_30, tx30.idle_max) IS NOT NULL
-                 THEN feat_nonneg(l2.idl - greatest(l2.idl_30, tx30.idle_max))
-                 WHEN l2.delivery_date > l2.day - 30 THEN l2.idl END AS idle_30,
-           CASE WHEN greatest(l2.fu_30, tx30.fuel_max) IS NOT NULL
-                 THEN feat_nonneg(l2.fu - greatest(l2.fu_30, tx30.fuel_max))
-                 WHEN l2.delivery_date > l2.day - 30 THEN l2.fu END AS fuel_30,
-           (l2.c_n - l2.c_n_7 - coalesce(tx7.n, 0)) AS n_7,
-           (l2.c_coolant_n - l2.c_coolant_n_7 - coalesce(tx7.coolant_n, 0)) AS coolant_n_7,
-           (l2.c_coolant_hot - l2.c_coolant_hot_7 - coalesce(tx7.coolant_hot, 0)) AS coolant_hot_7,
-           (l2.c_coolant_sy - l2.c_coolant_sy_7 - coalesce(tx7.coolant_sy, 0)) AS coolant_sy_7,
-           (l2.c_hyd_n - l2.c_hyd_n_7 - coalesce(tx7.hyd_n, 0)) AS hyd_n_7,
-           (l2.c_hyd_hot - l2.c_hyd_hot_7 - coalesce(tx7.hyd_hot, 0)) AS hyd_hot_7,
-           (l2.c_hyd_sy - l2.c_hyd_sy_7 - coalesce(tx7.hyd_sy, 0)) AS hyd_sy_7,
-           (l2.c_load_n - l2.c_load_n_7 - coalesce(tx7.load_n, 0)) AS load_n_7,
-           (l2.c_load_sy - l2.c_load_sy_7 - coalesce(tx7.load_sy, 0)) AS load_sy_7,
-           (l2.c_coolant_n - l2.c_coolant_n_30 - coalesce(tx30.coolant_n, 0)) AS coolant_n_30,
-           (l2.c_coolant_hot - l2.c_coolant_hot_30 - coalesce(tx30.coolant_hot, 0)) AS coolant_hot_30,
-           (l2.c_coolant_sy - l2.c_coolant_sy_30 - coalesce(tx30.coolant_sy, 0)) AS coolant_sy_30,
-           (l2.c_hyd_n - l2.c_hyd_n_30 - coalesce(tx30.hyd_n, 0)) AS hyd_n_30,
-           (l2.c_hyd_hot - l2.c_hyd_hot_30 - coalesce(tx30.hyd_hot, 0)) AS hyd_hot_30,
-           (l2.c_hyd_sy - l2.c_hyd_sy_30 - coalesce(tx30.hyd_sy, 0)) AS hyd_sy_30,
-           (l2.c_load_n - l2.c_load_n_30 - coalesce(tx30.load_n, 0)) AS load_n_30,
-           (l2.c_load_sy - l2.c_load_sy_30 - coalesce(tx30.load_sy, 0)) AS load_sy_30,
-           (l2.c_press_n - l2.c_press_n_7 - coalesce(tx7.press_n, 0)) AS press_n_7,
-           (l2.c_press_sy - l2.c_press_sy_7 - coalesce(tx7.press_sy, 0)) AS press_sy_7,
-           feat_slope((l2.c_coolant_n - l2.c_coolant_n_30 - coalesce(tx30.coolant_n, 0)), (l2.c_coolant_sx - l2.c_coolant_sx_30 - coalesce(tx30.coolant_sx, 0)),
-                      (l2.c_coolant_sxx - l2.c_coolant_sxx_30 - coalesce(tx30.coolant_sxx, 0)), (l2.c_coolant_sy - l2.c_coolant_sy_30 - coalesce(tx30.coolant_sy, 0)),
-                      (l2.c_coolant_sxy - l2.c_coolant_sxy_30 - coalesce(tx30.coolant_sxy, 0))) AS coolant_slope_30,
-           feat_slope((l2.c_hyd_n - l2.c_hyd_n_14 - coalesce(tx14.hyd_n, 0)), (l2.c_hyd_sx - l2.c_hyd_sx_14 - coalesce(tx14.hyd_sx, 0)),
-                      (l2.c_hyd_sxx - l2.c_hyd_sxx_14 - coalesce(tx14.hyd_sxx, 0)), (l2.c_hyd_sy - l2.c_hyd_sy_14 - coalesce(tx14.hyd_sy, 0)),
-                      (l2.c_hyd_sxy - l2.c_hyd_sxy_14 - coalesce(tx14.hyd_sxy, 0))) AS hyd_slope_14,
-           feat_slope((l2.c_hyd_n - l2.c_hyd_n_30 - coalesce(tx30.hyd_n, 0)), (l2.c_hyd_sx - l2.c_hyd_sx_30 - coalesce(tx30.hyd_sx, 0)),
-                      (l2.c_hyd_sxx - l2.c_hyd_sxx_30 - coalesce(tx30.hyd_sxx, 0)), (l2.c_hyd_sy - l2.c_hyd_sy_30 - coalesce(tx30.hyd_sy, 0)),
-                      (l2.c_hyd_sxy - l2.c_hyd_sxy_30 - coalesce(tx30.hyd_sxy, 0))) AS hyd_slope_30,
-           feat_slope((l2.c_press_n - l2.c_press_n_14 - coalesce(tx14.press_n, 0)), (l2.c_press_sx - l2.c_press_sx_14 - coalesce(tx14.press_sx, 0)),
-                      (l2.c_press_sxx - l2.c_press_sxx_14 - coalesce(tx14.press_sxx, 0)), (l2.c_press_sy - l2.c_press_sy_14 - coalesce(tx14.press_sy, 0)),
-                      (l2.c_press_sxy - l2.c_press_sxy_14 - coalesce(tx14.press_sxy, 0))) AS press_slope_14,
-           feat_slope((l2.c_press_n - l2.c_press_n_30 - coalesce(tx30.press_n, 0)), (l2.c_press_sx - l2.c_press_sx_30 - coalesce(tx30.press_sx, 0)),
-                      (l2.c_press_sxx - l2.c_press_sxx_30 - coalesce(tx30.press_sxx, 0)), (l2.c_press_sy - l2.c_press_sy_30 - coalesce(tx30.press_sy, 0)),
-                      (l2.c_press_sxy - l2.c_press_sxy_30 - coalesce(tx30.press_sxy, 0))) AS press_slope_30,
-           (l2.c_fa - l2.c_fa_1 - coalesce(fx1.fa, 0)) AS fa_1,
-           (l2.c_fa - l2.c_fa_7 - coalesce(fx7.fa, 0)) AS fa_7,
-           (l2.c_fa - l2.c_fa_30 - coalesce(fx30.fa, 0)) AS fa_30,
-           (l2.c_f_engine - l2.c_f_engine_7 - coalesce(fx7.f_engine, 0)) AS f_engine_7,
-           (l2.c_f_engine - l2.c_f_engine_30 - coalesce(fx30.f_engine, 0)) AS f_engine_30,
-           (l2.c_f_hydraulic_pump - l2.c_f_hydraulic_pump_7 - coalesce(fx7.f_hydraulic_pump, 0)) AS f_hydraulic_pump_7,
-           (l2.c_f_hydraulic_pump - l2.c_f_hydraulic_pump_30 - coalesce(fx30.f_hydraulic_pump, 0)) AS f_hydraulic_pump_30,
-           (l2.c_f_main_valve - l2.c_f_main_valve_7 - coalesce(fx7.f_main_valve, 0)) AS f_main_valve_7,
-           (l2.c_f_main_valve - l2.c_f_main_valve_30 - coalesce(fx30.f_main_valve, 0)) AS f_main_valve_30,
-           (l2.c_f_swing - l2.c_f_swing_7 - coalesce(fx7.f_swing, 0)) AS f_swing_7,
-           (l2.c_f_swing - l2.c_f_swing_30 - coalesce(fx30.f_swing, 0)) AS f_swing_30,
-           (l2.c_f_travel_drive - l2.c_f_travel_drive_7 - coalesce(fx7.f_travel_drive, 0)) AS f_travel_drive_7,
-           (l2.c_f_travel_drive - l2.c_f_travel_drive_30 - coalesce(fx30.f_travel_drive, 0)) AS f_travel_drive_30,
-           (l2.c_f_undercarriage - l2.c_f_undercarriage_7 - coalesce(fx7.f_undercarriage, 0)) AS f_undercarriage_7,
-           (l2.c_f_undercarriage - l2.c_f_undercarriage_30 - coalesce(fx30.f_undercarriage, 0)) AS f_undercarriage_30,
-           (l2.c_f_cooling - l2.c_f_cooling_7 - coalesce(fx7.f_cooling, 0)) AS f_cooling_7,
-           (l2.c_f_cooling - l2.c_f_cooling_30 - coalesce(fx30.f_cooling, 0)) AS f_cooling_30,
-           (l2.c_f_electrical - l2.c_f_electrical_7 - coalesce(fx7.f_electrical, 0)) AS f_electrical_7,
-           (l2.c_f_electrical - l2.c_f_electrical_30 - coalesce(fx30.f_electrical, 0)) AS f_electrical_30,
-           (l2.c_new - l2.c_new_7) AS new_7,
+           CASE WHEN greatest(l2.g1[1], tx.x1_hours_max) IS NOT NULL
+                 THEN feat_nonneg(l2.h - greatest(l2.g1[1], tx.x1_hours_max))
+                 WHEN mm.delivery_date > l2.day - 1 THEN l2.h END AS hrs_1,
+           CASE WHEN greatest(l2.g7[1], tx.x7_hours_max) IS NOT NULL
+                 THEN feat_nonneg(l2.h - greatest(l2.g7[1], tx.x7_hours_max))
+                 WHEN mm.delivery_date > l2.day - 7 THEN l2.h END AS hrs_7,
+           CASE WHEN greatest(l2.g30[1], tx.x30_hours_max) IS NOT NULL
+                 THEN feat_nonneg(l2.h - greatest(l2.g30[1], tx.x30_hours_max))
+                 WHEN mm.delivery_date > l2.day - 30 THEN l2.h END AS hrs_30,
+           CASE WHEN greatest(l2.g90[1], tx.x90_hours_max) IS NOT NULL
+                 THEN feat_nonneg(l2.h - greatest(l2.g90[1], tx.x90_hours_max))
+                 WHEN mm.delivery_date > l2.day - 90 THEN l2.h END AS hrs_90,
+           CASE WHEN greatest(l2.g7[2], tx.x7_idle_max) IS NOT NULL
+                 THEN feat_nonneg(l2.idl - greatest(l2.g7[2], tx.x7_idle_max))
+                 WHEN mm.delivery_date > l2.day - 7 THEN l2.idl END AS idle_7,
+           CASE WHEN greatest(l2.g30[2], tx.x30_idle_max) IS NOT NULL
+                 THEN feat_nonneg(l2.idl - greatest(l2.g30[2], tx.x30_idle_max))
+                 WHEN mm.delivery_date > l2.day - 30 THEN l2.idl END AS idle_30,
+           CASE WHEN greatest(l2.g30[3], tx.x30_fuel_max) IS NOT NULL
+                 THEN feat_nonneg(l2.fu - greatest(l2.g30[3], tx.x30_fuel_max))
+                 WHEN mm.delivery_date > l2.day - 30 THEN l2.fu END AS fuel_30,
+           (l2.c_n - l2.g7[3] - coalesce(tx.x7_n, 0)) AS n_7,
+           (l2.c_coolant_n - l2.g7[4] - coalesce(tx.x7_coolant_n, 0)) AS coolant_n_7,
+           (l2.c_coolant_hot - l2.g7[5] - coalesce(tx.x7_coolant_hot, 0)) AS coolant_hot_7,
+           (l2.c_coolant_sy - l2.g7[6] - coalesce(tx.x7_coolant_sy, 0)) AS coolant_sy_7,
+           (l2.c_hyd_n - l2.g7[7] - coalesce(tx.x7_hyd_n, 0)) AS hyd_n_7,
+           (l2.c_hyd_hot - l2.g7[8] - coalesce(tx.x7_hyd_hot, 0)) AS hyd_hot_7,
+           (l2.c_hyd_sy - l2.g7[9] - coalesce(tx.x7_hyd_sy, 0)) AS hyd_sy_7,
+           (l2.c_load_n - l2.g7[12] - coalesce(tx.x7_load_n, 0)) AS load_n_7,
+           (l2.c_load_sy - l2.g7[13] - coalesce(tx.x7_load_sy, 0)) AS load_sy_7,
+           (l2.c_coolant_n - l2.g30[4] - coalesce(tx.x30_coolant_n, 0)) AS coolant_n_30,
+           (l2.c_coolant_hot - l2.g30[5] - coalesce(tx.x30_coolant_hot, 0)) AS coolant_hot_30,
+           (l2.c_coolant_sy - l2.g30[6] - coalesce(tx.x30_coolant_sy, 0)) AS coolant_sy_30,
+           (l2.c_hyd_n - l2.g30[10] - coalesce(tx.x30_hyd_n, 0)) AS hyd_n_30,
+           (l2.c_hyd_hot - l2.g30[11] - coalesce(tx.x30_hyd_hot, 0)) AS hyd_hot_30,
+           (l2.c_hyd_sy - l2.g30[12] - coalesce(tx.x30_hyd_sy, 0)) AS hyd_sy_30,
+           (l2.c_load_n - l2.g30[21] - coalesce(tx.x30_load_n, 0)) AS load_n_30,
+           (l2.c_load_sy - l2.g30[22] - coalesce(tx.x30_load_sy, 0)) AS load_sy_30,
+           (l2.c_press_n - l2.g7[10] - coalesce(tx.x7_press_n, 0)) AS press_n_7,
+           (l2.c_press_sy - l2.g7[11] - coalesce(tx.x7_press_sy, 0)) AS press_sy_7,
+           feat_slope((l2.c_coolant_n - l2.g30[4] - coalesce(tx.x30_coolant_n, 0)), (l2.c_coolant_sx - l2.g30[7] - coalesce(tx.x30_coolant_sx, 0)),
+                      (l2.c_coolant_sxx - l2.g30[8] - coalesce(tx.x30_coolant_sxx, 0)), (l2.c_coolant_sy - l2.g30[6] - coalesce(tx.x30_coolant_sy, 0)),
+                      (l2.c_coolant_sxy - l2.g30[9] - coalesce(tx.x30_coolant_sxy, 0))) AS coolant_slope_30,
+           feat_slope((l2.c_hyd_n - l2.g14[1] - coalesce(tx.x14_hyd_n, 0)), (l2.c_hyd_sx - l2.g14[3] - coalesce(tx.x14_hyd_sx, 0)),
+                      (l2.c_hyd_sxx - l2.g14[4] - coalesce(tx.x14_hyd_sxx, 0)), (l2.c_hyd_sy - l2.g14[2] - coalesce(tx.x14_hyd_sy, 0)),
+                      (l2.c_hyd_sxy - l2.g14[5] - coalesce(tx.x14_hyd_sxy, 0))) AS hyd_slope_14,
+           feat_slope((l2.c_hyd_n - l2.g30[10] - coalesce(tx.x30_hyd_n, 0)), (l2.c_hyd_sx - l2.g30[13] - coalesce(tx.x30_hyd_sx, 0)),
+                      (l2.c_hyd_sxx - l2.g30[14] - coalesce(tx.x30_hyd_sxx, 0)), (l2.c_hyd_sy - l2.g30[12] - coalesce(tx.x30_hyd_sy, 0)),
+                      (l2.c_hyd_sxy - l2.g30[15] - coalesce(tx.x30_hyd_sxy, 0))) AS hyd_slope_30,
+           feat_slope((l2.c_press_n - l2.g14[6] - coalesce(tx.x14_press_n, 0)), (l2.c_press_sx - l2.g14[8] - coalesce(tx.x14_press_sx, 0)),
+                      (l2.c_press_sxx - l2.g14[9] - coalesce(tx.x14_press_sxx, 0)), (l2.c_press_sy - l2.g14[7] - coalesce(tx.x14_press_sy, 0)),
+                      (l2.c_press_sxy - l2.g14[10] - coalesce(tx.x14_press_sxy, 0))) AS press_slope_14,
+           feat_slope((l2.c_press_n - l2.g30[16] - coalesce(tx.x30_press_n, 0)), (l2.c_press_sx - l2.g30[18] - coalesce(tx.x30_press_sx, 0)),
+                      (l2.c_press_sxx - l2.g30[19] - coalesce(tx.x30_press_sxx, 0)), (l2.c_press_sy - l2.g30[17] - coalesce(tx.x30_press_sy, 0)),
+                      (l2.c_press_sxy - l2.g30[20] - coalesce(tx.x30_press_sxy, 0))) AS press_slope_30,
+           (l2.c_fa - l2.g1[2] - coalesce(fx.y1_fa, 0)) AS fa_1,
+           (l2.c_fa - l2.g7[14] - coalesce(fx.y7_fa, 0)) AS fa_7,
+           (l2.c_fa - l2.g30[23] - coalesce(fx.y30_fa, 0)) AS fa_30,
+           (l2.c_f_engine - l2.g7[16] - coalesce(fx.y7_f_engine, 0)) AS f_engine_7,
+           (l2.c_f_engine - l2.g30[24] - coalesce(fx.y30_f_engine, 0)) AS f_engine_30,
+           (l2.c_f_hydraulic_pump - l2.g7[17] - coalesce(fx.y7_f_hydraulic_pump, 0)) AS f_hydraulic_pump_7,
+           (l2.c_f_hydraulic_pump - l2.g30[25] - coalesce(fx.y30_f_hydraulic_pump, 0)) AS f_hydraulic_pump_30,
+           (l2.c_f_main_valve - l2.g7[18] - coalesce(fx.y7_f_main_valve, 0)) AS f_main_valve_7,
+           (l2.c_f_main_valve - l2.g30[26] - coalesce(fx.y30_f_main_valve, 0)) AS f_main_valve_30,
+           (l2.c_f_swing - l2.g7[19] - coalesce(fx.y7_f_swing, 0)) AS f_swing_7,
+           (l2.c_f_swing - l2.g30[27] - coalesce(fx.y30_f_swing, 0)) AS f_swing_30,
+           (l2.c_f_travel_drive - l2.g7[20] - coalesce(fx.y7_f_travel_drive, 0)) AS f_travel_drive_7,
+           (l2.c_f_travel_drive - l2.g30[28] - coalesce(fx.y30_f_travel_drive, 0)) AS f_travel_drive_30,
+           (l2.c_f_undercarriage - l2.g7[21] - coalesce(fx.y7_f_undercarriage, 0)) AS f_undercarriage_7,
+           (l2.c_f_undercarriage - l2.g30[29] - coalesce(fx.y30_f_undercarriage, 0)) AS f_undercarriage_30,
+           (l2.c_f_cooling - l2.g7[22] - coalesce(fx.y7_f_cooling, 0)) AS f_cooling_7,
+           (l2.c_f_cooling - l2.g30[30] - coalesce(fx.y30_f_cooling, 0)) AS f_cooling_30,
+           (l2.c_f_electrical - l2.g7[23] - coalesce(fx.y7_f_electrical, 0)) AS f_electrical_7,
+           (l2.c_f_electrical - l2.g30[31] - coalesce(fx.y30_f_electrical, 0)) AS f_electrical_30,
+           (l2.c_new - l2.g7[15]) AS new_7,
            coalesce(cd.codes, 0) AS codes_7,
            coalesce(cd.high_oc, 0) AS high_oc_7,
            coalesce(bd.b_all, 0) AS b_all,
@@ -632,101 +668,16 @@ FROM (
            coalesce(bd.b_undercarriage, 0) AS b_undercarriage,
            coalesce(bd.b_cooling, 0) AS b_cooling,
            coalesce(bd.b_electrical, 0) AS b_electrical,
-           (l2.first_day IS NOT NULL AND l2.first_day <= l2.delivery_date + 30) AS from_new
+           (l2.first_day IS NOT NULL AND l2.first_day <= mm.delivery_date + 30) AS from_new
     FROM (
         SELECT l1.*,
-               lag(h, 1) OVER w AS h_1,
-               lag(h, 7) OVER w AS h_7,
-               lag(h, 30) OVER w AS h_30,
-               lag(h, 90) OVER w AS h_90,
-               lag(idl, 7) OVER w AS idl_7,
-               lag(idl, 30) OVER w AS idl_30,
-               lag(fu, 30) OVER w AS fu_30,
-               lag(c_n, 7) OVER w AS c_n_7,
-               lag(c_coolant_n, 7) OVER w AS c_coolant_n_7,
-               lag(c_coolant_n, 30) OVER w AS c_coolant_n_30,
-               lag(c_coolant_hot, 7) OVER w AS c_coolant_hot_7,
-               lag(c_coolant_hot, 30) OVER w AS c_coolant_hot_30,
-               lag(c_coolant_sy, 7) OVER w AS c_coolant_sy_7,
-               lag(c_coolant_sy, 30) OVER w AS c_coolant_sy_30,
-               lag(c_coolant_sx, 30) OVER w AS c_coolant_sx_30,
-               lag(c_coolant_sxx, 30) OVER w AS c_coolant_sxx_30,
-               lag(c_coolant_sxy, 30) OVER w AS c_coolant_sxy_30,
-               lag(c_hyd_n, 7) OVER w AS c_hyd_n_7,
-               lag(c_hyd_n, 14) OVER w AS c_hyd_n_14,
-               lag(c_hyd_n, 30) OVER w AS c_hyd_n_30,
-               lag(c_hyd_hot, 7) OVER w AS c_hyd_hot_7,
-               lag(c_hyd_hot, 30) OVER w AS c_hyd_hot_30,
-               lag(c_hyd_sy, 7) OVER w AS c_hyd_sy_7,
-               lag(c_hyd_sy, 14) OVER w AS c_hyd_sy_14,
-               lag(c_hyd_sy, 30) OVER w AS c_hyd_sy_30,
-               lag(c_hyd_sx, 14) OVER w AS c_hyd_sx_14,
-               lag(c_hyd_sx, 30) OVER w AS c_hyd_sx_30,
-               lag(c_hyd_sxx, 14) OVER w AS c_hyd_sxx_14,
-               lag(c_hyd_sxx, 30) OVER w AS c_hyd_sxx_30,
-               lag(c_hyd_sxy, 14) OVER w AS c_hyd_sxy_14,
-               lag(c_hyd_sxy, 30) OVER w AS c_hyd_sxy_30,
-               lag(c_press_n, 7) OVER w AS c_press_n_7,
-               lag(c_press_n, 14) OVER w AS c_press_n_14,
-               lag(c_press_n, 30) OVER w AS c_press_n_30,
-               lag(c_press_sy, 7) OVER w AS c_press_sy_7,
-               lag(c_press_sy, 14) OVER w AS c_press_sy_14,
-               lag(c_press_sy, 30) OVER w AS c_press_sy_30,
-               lag(c_press_sx, 14) OVER w AS c_press_sx_14,
-               lag(c_press_sx, 30) OVER w AS c_press_sx_30,
-               lag(c_press_sxx, 14) OVER w AS c_press_sxx_14,
-               lag(c_press_sxx, 30) OVER w AS c_press_sxx_30,
-               lag(c_press_sxy, 14) OVER w AS c_press_sxy_14,
-               lag(c_press_sxy, 30) OVER w AS c_press_sxy_30,
-               lag(c_load_n, 7) OVER w AS c_load_n_7,
-               lag(c_load_n, 30) OVER w AS c_load_n_30,
-               lag(c_load_sy, 7) OVER w AS c_load_sy_7,
-               lag(c_load_sy, 30) OVER w AS c_load_sy_30,
-               lag(c_fa, 1) OVER w AS c_fa_1,
-               lag(c_fa, 7) OVER w AS c_fa_7,
-               lag(c_fa, 30) OVER w AS c_fa_30,
-               lag(c_new, 7) OVER w AS c_new_7,
-               lag(c_f_engine, 7) OVER w AS c_f_engine_7,
-               lag(c_f_engine, 30) OVER w AS c_f_engine_30,
-               lag(c_f_hydraulic_pump, 7) OVER w AS c_f_hydraulic_pump_7,
-               lag(c_f_hydraulic_pump, 30) OVER w AS c_f_hydraulic_pump_30,
-               lag(c_f_main_valve, 7) OVER w AS c_f_main_valve_7,
-               lag(c_f_main_valve, 30) OVER w AS c_f_main_valve_30,
-               lag(c_f_swing, 7) OVER w AS c_f_swing_7,
-               lag(c_f_swing, 30) OVER w AS c_f_swing_30,
-               lag(c_f_travel_drive, 7) OVER w AS c_f_travel_drive_7,
-               lag(c_f_travel_drive, 30) OVER w AS c_f_travel_drive_30,
-               lag(c_f_undercarriage, 7) OVER w AS c_f_undercarriage_7,
-               lag(c_f_undercarriage, 30) OVER w AS c_f_undercarriage_30,
-               lag(c_f_cooling, 7) OVER w AS c_f_cooling_7,
-               lag(c_f_cooling, 30) OVER w AS c_f_cooling_30,
-               lag(c_f_electrical, 7) OVER w AS c_f_electrical_7,
-               lag(c_f_electrical, 30) OVER w AS c_f_electrical_30
+               lag(ARRAY[h, c_fa]::float8[], 1) OVER w AS g1,
+               lag(ARRAY[h, idl, c_n, c_coolant_n, c_coolant_hot, c_coolant_sy, c_hyd_n, c_hyd_hot, c_hyd_sy, c_press_n, c_press_sy, c_load_n, c_load_sy, c_fa, c_new, c_f_engine, c_f_hydraulic_pump, c_f_main_valve, c_f_swing, c_f_travel_drive, c_f_undercarriage, c_f_cooling, c_f_electrical]::float8[], 7) OVER w AS g7,
+               lag(ARRAY[c_hyd_n, c_hyd_sy, c_hyd_sx, c_hyd_sxx, c_hyd_sxy, c_press_n, c_press_sy, c_press_sx, c_press_sxx, c_press_sxy]::float8[], 14) OVER w AS g14,
+               lag(ARRAY[h, idl, fu, c_coolant_n, c_coolant_hot, c_coolant_sy, c_coolant_sx, c_coolant_sxx, c_coolant_sxy, c_hyd_n, c_hyd_hot, c_hyd_sy, c_hyd_sx, c_hyd_sxx, c_hyd_sxy, c_press_n, c_press_sy, c_press_sx, c_press_sxx, c_press_sxy, c_load_n, c_load_sy, c_fa, c_f_engine, c_f_hydraulic_pump, c_f_main_valve, c_f_swing, c_f_travel_drive, c_f_undercarriage, c_f_cooling, c_f_electrical]::float8[], 30) OVER w AS g30,
+               lag(ARRAY[h]::float8[], 90) OVER w AS g90
         FROM (
-            SELECT m.machine_id, %(g0)s + g.i AS day, g.i, m.delivery_date,
-                   m.has_engine,
-                   m.has_hydraulic_pump,
-                   m.has_main_valve,
-                   m.has_swing,
-                   m.has_travel_drive,
-                   m.has_undercarriage,
-                   m.has_cooling,
-                   m.has_electrical,
-                   m.has_engine_oil,
-                   m.has_engine_oil_filter,
-                   m.has_fuel_filter,
-                   m.has_air_filter,
-                   m.has_hydraulic_return_filter,
-                   m.has_hydraulic_oil,
-                   m.has_final_drive_oil,
-                   m.has_coolant,
-                   m.has_fan_belt,
-                   m.has_bucket_teeth,
-                   m.has_hydraulic_hose,
-                   m.has_seal_kit,
-                   m.has_track_roller,
-                   m.has_track_shoe,
-                   m.has_battery,
+            SELECT m.mi, %(g0)s + g.i AS day, g.i,
                    max(t.hours_max) OVER run AS h,
                    max(t.idle_max) OVER run AS idl,
                    max(t.fuel_max) OVER run AS fu,
@@ -797,23 +748,21 @@ FROM (
                    max(s.p_battery) OVER run AS p_battery
             FROM fb_machines m
             CROSS JOIN generate_series(0, %(d1)s - %(g0)s) AS g(i)
-            LEFT JOIN fb_tel_k t ON t.machine_id = m.machine_id AND t.k = %(g0)s + g.i
-            LEFT JOIN fb_fault_k f ON f.machine_id = m.machine_id AND f.k = %(g0)s + g.i
-            LEFT JOIN fb_new_codes nc ON nc.machine_id = m.machine_id AND nc.k = %(g0)s + g.i
-            LEFT JOIN fb_service_k s ON s.machine_id = m.machine_id AND s.k = %(g0)s + g.i
-            WINDOW run AS (PARTITION BY m.machine_id ORDER BY g.i ROWS UNBOUNDED PRECEDING)
+            LEFT JOIN fb_tel_k t ON t.mi = m.mi AND t.k = %(g0)s + g.i
+            LEFT JOIN fb_fault_k f ON f.mi = m.mi AND f.k = %(g0)s + g.i
+            LEFT JOIN fb_new_codes nc ON nc.mi = m.mi AND nc.k = %(g0)s + g.i
+            LEFT JOIN fb_service_k s ON s.mi = m.mi AND s.k = %(g0)s + g.i
+            WINDOW run AS (PARTITION BY m.mi ORDER BY g.i ROWS UNBOUNDED PRECEDING)
         ) l1
-        WINDOW w AS (PARTITION BY l1.machine_id ORDER BY l1.i)
+        WINDOW w AS (PARTITION BY l1.mi ORDER BY l1.i)
     ) l2
-    LEFT JOIN fb_tel_x tx1 ON tx1.machine_id = l2.machine_id AND tx1.day = l2.day AND tx1.w = 1
-    LEFT JOIN fb_tel_x tx7 ON tx7.machine_id = l2.machine_id AND tx7.day = l2.day AND tx7.w = 7
-    LEFT JOIN fb_tel_x tx14 ON tx14.machine_id = l2.machine_id AND tx14.day = l2.day AND tx14.w = 14
-    LEFT JOIN fb_tel_x tx30 ON tx30.machine_id = l2.machine_id AND tx30.day = l2.day AND tx30.w = 30
-    LEFT JOIN fb_tel_x tx90 ON tx90.machine_id = l2.machine_id AND tx90.day = l2.day AND tx90.w = 90
-    LEFT JOIN fb_fault_x fx1 ON fx1.machine_id = l2.machine_id AND fx1.day = l2.day AND fx1.w = 1
-    LEFT JOIN fb_fault_x fx7 ON fx7.machine_id = l2.machine_id AND fx7.day = l2.day AND fx7.w = 7
-    LEFT JOIN fb_fault_x fx30 ON fx30.machine_id = l2.machine_id AND fx30.day = l2.day AND fx30.w = 30
-    LEFT JOIN fb_codes cd ON cd.machine_id = l2.machine_id AND cd.day = l2.day
-    LEFT JOIN fb_breakdowns bd ON bd.machine_id = l2.machine_id AND bd.day = l2.day
-    WHERE l2.day >= %(d0)s AND l2.day >= l2.delivery_date
+    JOIN fb_machines mm ON mm.mi = l2.mi
+    LEFT JOIN fb_tel_x tx ON tx.mi = l2.mi AND tx.day = l2.day
+    LEFT JOIN fb_fault_x fx ON fx.mi = l2.mi AND fx.day = l2.day
+    LEFT JOIN fb_codes cd ON cd.mi = l2.mi AND cd.day = l2.day
+    LEFT JOIN fb_breakdowns bd ON bd.mi = l2.mi AND bd.day = l2.day
+    WHERE l2.day >= %(d0)s AND l2.day >= mm.delivery_date
+    -- OFFSET 0 keeps this level a separate step: each quantity is computed once per row
+    -- instead of being pasted into every feature that uses it.
+    OFFSET 0
 ) l3

@@ -45,6 +45,7 @@ LEFT JOIN customers cu ON cu.customer_id = m.customer_id
 LEFT JOIN season s ON s.region_id = m.region_id AND s.day = f.day
 {label_join}
 WHERE f.day BETWEEN %(first)s AND %(last)s
+  AND (%(day_set)s::date[] IS NULL OR f.day = ANY(%(day_set)s::date[]))
   AND (%(machines)s::text[] IS NULL OR f.machine_id = ANY(%(machines)s::text[]))
 ORDER BY f.day, f.machine_id
 
@@ -71,3 +72,61 @@ CASE WHEN li.items IS NOT NULL AND NOT ({component} = ANY(li.items)) THEN NULL
      WHEN {component} = ANY(lb.failed) THEN true
      WHEN f.day + %(horizon_d)s <= %(known_until)s THEN false
 END
+
+-- name: day_span
+-- The first and last day with feature rows.
+SELECT min(day), max(day) FROM features_daily
+
+-- name: wear_intervals
+-- Life intervals of wear parts for survival models: from a fitting (delivery, for machines
+-- seen from new, or a replacement) to the next replacement (event = 1) or to the end of
+-- what is known (%(known_until)s; event = 0, right-censored). Hours are the monotonic
+-- hour meter at each end (all data as known now).
+WITH fitted AS (
+    SELECT s.machine_id, p->>'part' AS part, s.ts
+    FROM service_records s
+    CROSS JOIN LATERAL jsonb_array_elements(s.parts) AS p
+    WHERE (s.ts AT TIME ZONE %(tz)s)::date <= %(known_until)s
+      AND (%(machines)s::text[] IS NULL OR s.machine_id = ANY(%(machines)s::text[]))
+),
+first_seen AS (
+    SELECT machine_id, min(day) AS first_day FROM feat_telemetry_daily GROUP BY machine_id
+),
+events AS (
+    -- a new machine's parts are fitted at delivery (meter at 0)
+    SELECT m.machine_id, li.item AS part, m.delivery_date AS day, 0::float8 AS hours
+    FROM machines m
+    JOIN feat_line_items li ON li.product_line = m.product_line AND li.kind = 'part'
+    JOIN first_seen fs ON fs.machine_id = m.machine_id
+    WHERE fs.first_day <= m.delivery_date + 30
+      AND (%(machines)s::text[] IS NULL OR m.machine_id = ANY(%(machines)s::text[]))
+    UNION ALL
+    SELECT f.machine_id, f.part, (f.ts AT TIME ZONE %(tz)s)::date,
+           (SELECT t.hours FROM telemetry_hours t
+            WHERE t.machine_id = f.machine_id AND t.ts <= f.ts
+            ORDER BY t.ts DESC LIMIT 1)
+    FROM fitted f
+),
+ends AS (
+    SELECT t.machine_id, max(t.hours_max) AS hours
+    FROM feat_telemetry_daily t
+    WHERE t.day <= %(known_until)s
+    GROUP BY t.machine_id
+),
+spans AS (
+    SELECT e.machine_id, e.part, e.day AS start_day, e.hours AS start_hours,
+           lead(e.day) OVER w AS end_day, lead(e.hours) OVER w AS end_hours
+    FROM events e
+    WINDOW w AS (PARTITION BY e.machine_id, e.part ORDER BY e.day, e.hours)
+)
+SELECT s.machine_id, s.part, s.start_day,
+       coalesce(s.end_day, %(known_until)s::date) AS end_day,
+       (coalesce(s.end_hours, en.hours) - s.start_hours)::real AS hours,
+       (s.end_day IS NOT NULL) AS event,
+       m.product_line, m.model, m.region_id, cu.segment
+FROM spans s
+JOIN machines m ON m.machine_id = s.machine_id
+LEFT JOIN customers cu ON cu.customer_id = m.customer_id
+LEFT JOIN ends en ON en.machine_id = s.machine_id
+WHERE s.start_hours IS NOT NULL
+ORDER BY s.machine_id, s.part, s.start_day

@@ -4,30 +4,6 @@
 -- A cell is always recomputed whole from raw rows, never adjusted, so refreshing twice or
 -- over an overlap gives the same cells.
 
--- name: counter_offsets
--- Idle-hour and fuel counters restarted with the hour meter: the drop at each recorded
--- meter reset, accumulated like ingest's meter_offsets, so those counters stay monotonic too.
-CREATE TEMP TABLE feat_counter_offsets ON COMMIT DROP AS
-WITH drops AS (
-    SELECT r.machine_id, r.ts,
-           greatest(coalesce(p.idle_hours - c.idle_hours, 0), 0) AS idle_drop,
-           greatest(coalesce(p.fuel_used_l - c.fuel_used_l, 0), 0) AS fuel_drop
-    FROM meter_resets r
-    CROSS JOIN LATERAL (SELECT t.idle_hours, t.fuel_used_l FROM telemetry t
-                        WHERE t.machine_id = r.machine_id AND t.ts = r.ts
-                        ORDER BY t.seq LIMIT 1) c
-    LEFT JOIN LATERAL (SELECT t.idle_hours, t.fuel_used_l FROM telemetry t
-                       WHERE t.machine_id = r.machine_id AND t.ts < r.ts
-                       ORDER BY t.ts DESC, t.seq DESC LIMIT 1) p ON true
-)
-SELECT machine_id,
-       ts AS valid_from,
-       coalesce(lead(ts) OVER w, 'infinity'::timestamptz) AS valid_until,
-       sum(idle_drop) OVER (w ROWS UNBOUNDED PRECEDING) AS idle_off,
-       sum(fuel_drop) OVER (w ROWS UNBOUNDED PRECEDING) AS fuel_off
-FROM drops
-WINDOW w AS (PARTITION BY machine_id ORDER BY ts);
-
 -- name: changed_days
 -- Machine-days whose telemetry cells must be recomputed: days with rows received since
 -- the watermark, and every later day of a machine whose meter resets changed since then
@@ -73,49 +49,86 @@ DELETE FROM feat_fault_daily f
 USING feat_changed_fault_days c
 WHERE f.machine_id = c.machine_id AND f.day = c.day;
 
--- name: insert_telemetry_cells
--- Aggregate raw readings into cells; {source} is either all readings or those of the
--- changed machine-days. x is days since 2020-01-01 UTC (slopes are per day).
-INSERT INTO feat_telemetry_daily
+-- name: telemetry_cells
+-- Aggregate raw readings into cells: all readings, or with {changed_t}/{changed_r} joins
+-- those of the changed machine-days. x is days since 2020-01-01 UTC (slopes are per day).
+-- %(reset_machines)s lists the machines with meter resets.
 SELECT machine_id, day, known_day,
-       count(*),
-       max(hours), max(idle), max(fuel),
-       count(coolant),
-       count(*) FILTER (WHERE coolant >= %(coolant_hot)s),
-       coalesce(sum(x) FILTER (WHERE coolant IS NOT NULL), 0),
-       coalesce(sum(x * x) FILTER (WHERE coolant IS NOT NULL), 0),
-       coalesce(sum(coolant), 0),
-       coalesce(sum(x * coolant), 0),
-       count(hyd),
-       count(*) FILTER (WHERE hyd >= %(hyd_hot)s),
-       coalesce(sum(x) FILTER (WHERE hyd IS NOT NULL), 0),
-       coalesce(sum(x * x) FILTER (WHERE hyd IS NOT NULL), 0),
-       coalesce(sum(hyd), 0),
-       coalesce(sum(x * hyd), 0),
-       count(press),
-       coalesce(sum(x) FILTER (WHERE press IS NOT NULL), 0),
-       coalesce(sum(x * x) FILTER (WHERE press IS NOT NULL), 0),
-       coalesce(sum(press), 0),
-       coalesce(sum(x * press), 0),
-       count(load),
-       coalesce(sum(load), 0)
+       count(*) AS n,
+       max(hours) AS hours_max, max(idle) AS idle_max, max(fuel) AS fuel_max,
+       count(coolant) AS coolant_n,
+       count(*) FILTER (WHERE coolant >= %(coolant_hot)s) AS coolant_hot,
+       coalesce(sum(x) FILTER (WHERE coolant IS NOT NULL), 0) AS coolant_sx,
+       coalesce(sum(x * x) FILTER (WHERE coolant IS NOT NULL), 0) AS coolant_sxx,
+       coalesce(sum(coolant), 0) AS coolant_sy,
+       coalesce(sum(x * coolant), 0) AS coolant_sxy,
+       count(hyd) AS hyd_n,
+       count(*) FILTER (WHERE hyd >= %(hyd_hot)s) AS hyd_hot,
+       coalesce(sum(x) FILTER (WHERE hyd IS NOT NULL), 0) AS hyd_sx,
+       coalesce(sum(x * x) FILTER (WHERE hyd IS NOT NULL), 0) AS hyd_sxx,
+       coalesce(sum(hyd), 0) AS hyd_sy,
+       coalesce(sum(x * hyd), 0) AS hyd_sxy,
+       count(press) AS press_n,
+       coalesce(sum(x) FILTER (WHERE press IS NOT NULL), 0) AS press_sx,
+       coalesce(sum(x * x) FILTER (WHERE press IS NOT NULL), 0) AS press_sxx,
+       coalesce(sum(press), 0) AS press_sy,
+       coalesce(sum(x * press), 0) AS press_sxy,
+       count(load) AS load_n,
+       coalesce(sum(load), 0) AS load_sy
 FROM (
+    -- Machines whose meter was never reset (nearly all): raw counters are monotonic.
+    SELECT t.machine_id,
+           (t.ts AT TIME ZONE %(tz)s)::date AS day,
+           (greatest(t.ts, t.arrived_at) AT TIME ZONE %(tz)s)::date AS known_day,
+           t.engine_hours AS hours, t.idle_hours AS idle, t.fuel_used_l AS fuel,
+           (date_part('epoch', t.ts) - 1577836800) / 86400.0 AS x,
+           t.coolant_temp_c::float8 AS coolant,
+           t.hydraulic_oil_temp_c::float8 AS hyd,
+           t.hydraulic_pressure_bar::float8 AS press,
+           t.engine_load_pct::float8 AS load
+    FROM telemetry t
+    {changed_t}
+    WHERE NOT (t.machine_id = ANY(%(reset_machines)s::text[]))
+    UNION ALL
+    -- The few with resets: ingest's monotonic hours (telemetry_hours), and idle and fuel
+    -- counters lifted by their own drop at each reset, accumulated like meter_offsets.
     SELECT r.machine_id,
-           (r.ts AT TIME ZONE %(tz)s)::date AS day,
-           (greatest(r.ts, r.arrived_at) AT TIME ZONE %(tz)s)::date AS known_day,
+           (r.ts AT TIME ZONE %(tz)s)::date,
+           (greatest(r.ts, r.arrived_at) AT TIME ZONE %(tz)s)::date,
            r.hours,
-           r.idle_hours + coalesce(o.idle_off, 0) AS idle,
-           r.fuel_used_l + coalesce(o.fuel_off, 0) AS fuel,
-           (date_part('epoch', r.ts) - 1577836800) / 86400.0 AS x,
-           r.coolant_temp_c::float8 AS coolant,
-           r.hydraulic_oil_temp_c::float8 AS hyd,
-           r.hydraulic_pressure_bar::float8 AS press,
-           r.engine_load_pct::float8 AS load
-    FROM {source}
-    LEFT JOIN feat_counter_offsets o
-           ON o.machine_id = r.machine_id AND r.ts >= o.valid_from AND r.ts < o.valid_until
+           r.idle_hours + coalesce(o.idle_off, 0),
+           r.fuel_used_l + coalesce(o.fuel_off, 0),
+           (date_part('epoch', r.ts) - 1577836800) / 86400.0,
+           r.coolant_temp_c::float8,
+           r.hydraulic_oil_temp_c::float8,
+           r.hydraulic_pressure_bar::float8,
+           r.engine_load_pct::float8
+    FROM telemetry_hours r
+    {changed_r}
+    LEFT JOIN (
+        SELECT machine_id,
+               ts AS valid_from,
+               coalesce(lead(ts) OVER w, 'infinity'::timestamptz) AS valid_until,
+               sum(idle_drop) OVER (w ROWS UNBOUNDED PRECEDING) AS idle_off,
+               sum(fuel_drop) OVER (w ROWS UNBOUNDED PRECEDING) AS fuel_off
+        FROM (
+            SELECT mr.machine_id, mr.ts,
+                   greatest(coalesce(p.idle_hours - c.idle_hours, 0), 0) AS idle_drop,
+                   greatest(coalesce(p.fuel_used_l - c.fuel_used_l, 0), 0) AS fuel_drop
+            FROM meter_resets mr
+            CROSS JOIN LATERAL (SELECT t.idle_hours, t.fuel_used_l FROM telemetry t
+                                WHERE t.machine_id = mr.machine_id AND t.ts = mr.ts
+                                ORDER BY t.seq LIMIT 1) c
+            LEFT JOIN LATERAL (SELECT t.idle_hours, t.fuel_used_l FROM telemetry t
+                               WHERE t.machine_id = mr.machine_id AND t.ts < mr.ts
+                               ORDER BY t.ts DESC, t.seq DESC LIMIT 1) p ON true
+            WHERE mr.machine_id = ANY(%(reset_machines)s::text[])
+        ) drops
+        WINDOW w AS (PARTITION BY machine_id ORDER BY ts)
+    ) o ON o.machine_id = r.machine_id AND r.ts >= o.valid_from AND r.ts < o.valid_until
+    WHERE r.machine_id = ANY(%(reset_machines)s::text[])
 ) readings
-GROUP BY machine_id, day, known_day;
+GROUP BY machine_id, day, known_day
 
 -- name: insert_fault_cells
 -- Aggregate raw fault codes into cells; {source} as above.
