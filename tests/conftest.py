@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
@@ -70,6 +71,9 @@ def template_for(backend: str) -> str:
             conn.execute(f'CREATE DATABASE "{build}"')
             db.upgrade(url_for(build), timescaledb="auto" if backend == "timescaledb" else "off")
             conn.execute(f'ALTER DATABASE "{build}" RENAME TO "{name}"')
+        # TimescaleDB's background workers connect to every database with the extension;
+        # a template nobody may connect to can always be cloned.
+        conn.execute(f'ALTER DATABASE "{name}" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false')
     _templates[backend] = name
     return name
 
@@ -77,8 +81,16 @@ def template_for(backend: str) -> str:
 def _fresh_database(backend: str) -> Iterator[str]:
     template = template_for(backend)
     name = f"fct_{uuid.uuid4().hex[:12]}"
-    with _admin() as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    for attempt in range(20):
+        try:
+            with _admin() as conn:
+                conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+            break
+        except psycopg.errors.ObjectInUse:
+            # Another test process is cloning the same template right now.
+            if attempt == 19:
+                raise
+            time.sleep(0.25)
     try:
         yield url_for(name)
     finally:
