@@ -181,3 +181,17 @@ def test_scheduled_planning_jobs_write_plans(db_url: str) -> None:
     far = run_job(JobContext(db_url, SchedulerSettings(parts_lookahead_days=10),
                              today=MONDAY), "parts_plan_monthly")
     assert far.outcome == "ok" and far.counts["plan_id"] is None   # peak 29 days away
+
+
+def test_demo_step_proposes_both_plans_and_summarises_per_station(db_url: str) -> None:
+    from scheduler.demo import demo_lines, plan_for_demo
+
+    _world(db_url)
+    result = plan_for_demo(db_url)   # as of the latest scores: 2 March 2025
+    assert result["as_of"] == "2025-03-02"
+    assert result["visits"]["visits"] == 3 and result["parts"]["plan_id"] is not None
+    assert set(result["stations"]) == {"S1", "S2"}
+    assert result["stations"]["S1"]["visits"] == 2
+    assert result["stations"]["S1"]["parts_order_cny"] > 0
+    text = "\n".join(demo_lines(result))
+    assert "3 visits" in text and "S2" in text
