@@ -36,6 +36,10 @@ def export_rows(rows: Sequence[dict[str, Any]], columns: list[str], out_dir: Pat
     frame = pd.DataFrame([{k: _flatten(v) for k, v in r.items()} for r in rows])
     if frame.empty:
         return written
+    # Yuan to the yuan, km and counts to one decimal: what a station reads.
+    frame = frame.round({c: 0 for c in frame.columns if c.endswith("_cny")})
+    frame = frame.round({c: 1 for c in ("travel_km", "demand_mean", "demand_sd")
+                         if c in frame.columns})
     for station, part in frame.groupby("station_id", sort=True):
         table = part[[c for c in columns if c in part.columns]].reset_index(drop=True)
         base = out_dir / f"{stem}_{station}"

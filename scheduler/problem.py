@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 MonthDay = tuple[int, int]
@@ -167,7 +167,7 @@ class VisitPlan:
             by_station[v.station_id] = by_station.get(v.station_id, 0) + 1
         return {
             "window_start": self.window_start.isoformat(),
-            "window_end": self.window_end.isoformat(),
+            "window_end": (self.window_end - timedelta(days=1)).isoformat(),   # last day
             "method": self.method,
             "visits": len(self.visits),
             "trips": len(self.trips),
