@@ -135,6 +135,10 @@ def _register_stage_commands() -> None:
     cli.add_command(features)
     bench.add_command(bench_features)
 
+    from backtest.cli import backtest
+
+    cli.add_command(backtest)
+
 
 _register_stage_commands()
 

@@ -1,0 +1,262 @@
+"""The policies: each decides a week's 保健 visits (and parts orders) from the database.
+
+A policy gets a connection to its own branch database and the week; nothing else. It
+never sees the simulator, its state or its truth (tests/test_backtest_isolation.py),
+and every read is cut at the end of the day before the week starts.
+
+Every policy plans through the same planner (scheduler.visits.plan_visits) with the
+same technician-days per station and week, travel limits and routing; they differ only
+in which machines they want visited:
+- reactive: none (急救 only: breakdowns are repaired when they happen);
+- calendar: today's routine, inspections 1, 3, 6 and 12 months after delivery for
+  machines under warranty (scheduler.baselines.calendar_rule_machines);
+- hours: the maker's hour intervals, machines whose next 250 h service falls due
+  (scheduler.baselines.hours_rule_machines), the most overdue first;
+- predictive: the 保健 planner on the learned model's risk scores, wear forecasts and
+  policy value (scheduler.value), after this week's features and scoring.
+Every visit, whatever the policy, does the same work: inspect, replace worn wear parts
+and do the hour-interval service if one is due, so the policies differ in targeting only.
+"""
+
+from __future__ import annotations
+
+import logging
+import time as clock
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Protocol
+
+import psycopg
+
+from backtest import queries
+from backtest.stock import StockKey
+from scheduler.policy import PlanningPolicy
+from scheduler.problem import Machine, PeakRange, Station, Visit
+
+log = logging.getLogger("fleetcare.backtest.policies")
+
+# Hours since the last oil change from which a visit also does the interval service
+# (80 % of the shortest maker interval, 250 h).
+SERVICE_DUE_H = 200.0
+# The predictive policy re-plans parts every this many weeks (the monthly parts job),
+# for stations whose region's peak starts within the scheduler's parts look-ahead.
+PARTS_EVERY_WEEKS = 4
+PARTS_LOOKAHEAD_D = 100
+# The fleet's calendar (China, UTC+8): a day ends at local midnight.
+FLEET_TZ = timezone(timedelta(hours=8))
+MIN_HOURS_PER_DAY = 0.05
+
+
+@dataclass(frozen=True)
+class Week:
+    """The week being decided: visits from `start` for 7 days; data up to `as_of`."""
+
+    index: int
+    start: date
+    tech_days: int                 # per station and week
+
+    @property
+    def as_of(self) -> date:
+        return self.start - timedelta(days=1)
+
+    @property
+    def cutoff(self) -> datetime:
+        """The end of `as_of` (local midnight): nothing later may be read."""
+        return datetime.combine(self.start, time(), tzinfo=FLEET_TZ)
+
+
+@dataclass
+class Decision:
+    """What a policy decided for a week."""
+
+    visits: list[tuple[str, date, frozenset[str]]] = field(default_factory=list)
+    tech_days_used: int = 0
+    orders: dict[StockKey, int] = field(default_factory=dict)   # beyond today's stock rule
+    seconds: dict[str, float] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class Policy(Protocol):
+    name: str
+    reads_database: bool
+
+    def decide(self, conn: psycopg.Connection | None, week: Week,
+               stock: dict[StockKey, tuple[int, int]]) -> Decision: ...
+
+
+class Reactive:
+    """急救 only: no planned visits; the shelves follow today's stock rule."""
+
+    name = "reactive"
+    reads_database = False
+
+    def decide(self, conn: psycopg.Connection | None, week: Week,
+               stock: dict[StockKey, tuple[int, int]]) -> Decision:
+        return Decision()
+
+
+class Planned:
+    """A policy that wants some machines visited and lets the planner route them."""
+
+    name = "planned"
+    reads_database = True
+
+    def __init__(self, planning: PlanningPolicy, method: str = "mip") -> None:
+        self.planning = planning
+        self.method = method
+        self._stations: list[Station] | None = None
+        self._peaks: dict[str, list[PeakRange]] | None = None
+
+    # -- what differs between policies -----------------------------------------------
+
+    def candidates(self, conn: psycopg.Connection, week: Week, machines: list[Machine],
+                   hours: dict[str, queries.ServiceHours], decision: Decision
+                   ) -> list[Machine]:
+        raise NotImplementedError
+
+    def after_plan(self, conn: psycopg.Connection, week: Week, machines: list[Machine],
+                   visits: list[Visit], stock: dict[StockKey, tuple[int, int]],
+                   decision: Decision) -> None:
+        """Hook for parts orders (the predictive policy)."""
+
+    # -- shared ----------------------------------------------------------------------
+
+    def stations(self, conn: psycopg.Connection, tech_days: int) -> list[Station]:
+        from scheduler import store
+
+        if self._stations is None:
+            self._stations = store.load_stations(conn)
+            self._peaks = store.load_peaks(conn)
+        return [replace(s, tech_days_per_week=tech_days) for s in self._stations]
+
+    def decide(self, conn: psycopg.Connection | None, week: Week,
+               stock: dict[StockKey, tuple[int, int]]) -> Decision:
+        from scheduler import store
+        from scheduler.visits import plan_visits
+
+        assert conn is not None, f"the {self.name} policy reads its database"
+        decision = Decision()
+        t = clock.perf_counter()
+        stations = self.stations(conn, week.tech_days)
+        machines = store.load_machines(conn, week.as_of, stations)
+        hours = queries.service_hours(conn, week.cutoff)
+        conn.commit()
+        decision.seconds["read_s"] = clock.perf_counter() - t
+        wanted = self.candidates(conn, week, machines, hours, decision)
+        decision.info["candidates"] = len(wanted)
+        t = clock.perf_counter()
+        visits: list[Visit] = []
+        if wanted and week.tech_days > 0:
+            plan = plan_visits(stations, wanted, week.start, 1, policy=self.planning,
+                               method=self.method, peaks=self._peaks)
+            visits = plan.visits
+            decision.tech_days_used = len(plan.trips)
+            decision.info["plan_value"] = round(plan.value, 2)
+        decision.seconds["plan_s"] = clock.perf_counter() - t
+        for v in visits:
+            acts = {"inspect", "replace_wear"}
+            since = hours[v.machine_id].since_service if v.machine_id in hours else None
+            if since is None or since >= SERVICE_DUE_H:
+                acts.add("service")
+            decision.visits.append((v.machine_id, v.day, frozenset(acts)))
+        self.after_plan(conn, week, machines, visits, stock, decision)
+        return decision
+
+
+class Calendar(Planned):
+    """Today's routine: 1/3/6/12-month inspections of machines under warranty."""
+
+    name = "calendar"
+
+    def candidates(self, conn: psycopg.Connection, week: Week, machines: list[Machine],
+                   hours: dict[str, queries.ServiceHours], decision: Decision
+                   ) -> list[Machine]:
+        from scheduler.baselines import calendar_rule_machines
+
+        return calendar_rule_machines(machines, week.start, 1)
+
+
+class Hours(Planned):
+    """The maker's hour intervals: every machine whose next 250 h service is due."""
+
+    name = "hours"
+
+    def candidates(self, conn: psycopg.Connection, week: Week, machines: list[Machine],
+                   hours: dict[str, queries.ServiceHours], decision: Decision
+                   ) -> list[Machine]:
+        from scheduler.baselines import hours_rule_machines
+
+        known = {k: v for k, v in hours.items() if v.hours_now is not None}
+        return hours_rule_machines(
+            [m for m in machines if m.machine_id in known], week.start, 1,
+            hours_now={k: v.hours_now for k, v in known.items()},  # type: ignore[misc]
+            # A machine standing still (winter stop) is never due by the meter; a floor
+            # keeps its due date finite (the rule divides the hours left by the rate).
+            hours_per_day={k: max(v.hours_per_day, MIN_HOURS_PER_DAY) for k, v in known.items()},
+            last_service_hours={k: v.last_service_hours or 0.0 for k, v in known.items()})
+
+
+class Predictive(Planned):
+    """The 保健 planner on this week's features and the learned model's scores."""
+
+    name = "predictive"
+
+    def __init__(self, planning: PlanningPolicy, method: str = "mip", *,
+                 risk_model: tuple[int, Any] | None = None,
+                 wear_model: tuple[int, Any] | None = None) -> None:
+        super().__init__(planning, method)
+        self.risk_model = risk_model
+        self.wear_model = wear_model
+
+    def candidates(self, conn: psycopg.Connection, week: Week, machines: list[Machine],
+                   hours: dict[str, queries.ServiceHours], decision: Decision
+                   ) -> list[Machine]:
+        return machines
+
+    def decide(self, conn: psycopg.Connection | None, week: Week,
+               stock: dict[StockKey, tuple[int, int]]) -> Decision:
+        assert conn is not None
+        t = clock.perf_counter()
+        seconds = refresh_scores(conn, week, self.risk_model, self.wear_model)
+        decision = super().decide(conn, week, stock)
+        decision.seconds.update(seconds)
+        decision.seconds["pipeline_s"] = clock.perf_counter() - t
+        return decision
+
+    def after_plan(self, conn: psycopg.Connection, week: Week, machines: list[Machine],
+                   visits: list[Visit], stock: dict[StockKey, tuple[int, int]],
+                   decision: Decision) -> None:
+        if week.index % PARTS_EVERY_WEEKS:
+            return
+        decision.orders = parts_orders(self._stations or [], machines, visits, stock, week,
+                                       self.planning, self._peaks)
+
+
+def refresh_scores(conn: psycopg.Connection, week: Week, risk_model: tuple[int, Any] | None,
+                   wear_model: tuple[int, Any] | None) -> dict[str, float]:
+    """Build the features of the last known day and score it (written to the database)."""
+    from features.build import build
+    from models.scoring import score_day
+
+    seconds: dict[str, float] = {}
+    t = clock.perf_counter()
+    build(conn, week.as_of, week.as_of, now=week.cutoff)
+    seconds["features_s"] = clock.perf_counter() - t
+    t = clock.perf_counter()
+    score_day(conn, week.as_of, write=True, risk_model=risk_model, wear_model=wear_model)
+    conn.commit()
+    seconds["score_s"] = clock.perf_counter() - t
+    return seconds
+
+
+def parts_orders(stations: list[Station], machines: list[Machine], visits: list[Visit],
+                 stock: dict[StockKey, tuple[int, int]], week: Week, planning: PlanningPolicy,
+                 peaks: dict[str, list[PeakRange]] | None) -> dict[StockKey, int]:
+    """The parts planner's pre-stock orders that are due to be placed this week."""
+    from scheduler.parts import plan_parts
+
+    plan = plan_parts(stations, machines, week.start, policy=planning, peaks=peaks,
+                      stock=stock, visits=visits, lookahead_days=PARTS_LOOKAHEAD_D)
+    last_day = week.start + timedelta(days=6)
+    return {(ln.station_id, ln.part): ln.order_qty for ln in plan.lines
+            if ln.order_qty > 0 and ln.order_by <= last_day}
