@@ -33,11 +33,12 @@ DEFAULT_SCHEDULES: dict[str, str] = {
 
 # The functions other stages provide, resolved at run time ("module:function"), so a
 # stage that is not there yet gives a recorded "not available" outcome, not a crash.
+# Each is called with the database URL (promote also with the model id); see jobs.py.
 DEFAULT_TARGETS: dict[str, str] = {
-    "features_daily": "features.jobs:run_daily",
-    "score_daily": "models.jobs:score_daily",
+    "features_daily": "features.build:build",
+    "score_daily": "models.scoring:score_day",
     "retrain": "models.jobs:retrain",
-    "promote": "models.jobs:promote",
+    "promote": "models.registry:activate",
 }
 
 _EVERY = re.compile(r"^every\s+(\d+(?:\.\d+)?)\s*(s|m|h|d)$")
@@ -92,6 +93,7 @@ class SchedulerSettings(BaseSettings):
     max_workers: int = Field(default=4, ge=1)
     # Visit plan window and parts planning look-ahead used by the scheduled jobs.
     plan_weeks: int = Field(default=4, ge=1, le=12)
+    plan_workers: int = Field(default=1, ge=1, description="processes solving stations")
     parts_lookahead_days: int = Field(default=100, ge=1)
 
     @field_validator("jobs")

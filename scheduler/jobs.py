@@ -7,6 +7,7 @@ Jobs of other stages are called through "module:function" paths resolved at run 
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import logging
@@ -83,11 +84,27 @@ def resolve(path: str) -> Callable[..., Any]:
 
 
 def _as_counts(value: object) -> dict[str, Any]:
-    """Make a stage's return value a JSON object for job_runs.counts."""
+    """Make a stage's return value a small JSON object for job_runs.counts.
+
+    Mappings and `to_dict()` results are kept; other result objects (dataclasses) give
+    their scalar fields, and the row counts of frames and lists they carry.
+    """
     if value is None:
         return {}
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict) and not hasattr(value, "columns"):
+        value = to_dict()
     if isinstance(value, Mapping):
         return json.loads(json.dumps(dict(value), default=str))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(value):
+            item = getattr(value, f.name)
+            if item is None or isinstance(item, bool | int | float | str | date):
+                out[f.name] = item
+            elif hasattr(item, "__len__") and not isinstance(item, Mapping):
+                out[f"{f.name}_rows"] = len(item)
+        return json.loads(json.dumps(out, default=str))
     return {"result": json.loads(json.dumps(value, default=str))}
 
 
@@ -173,7 +190,8 @@ def visit_plan_weekly(ctx: JobContext) -> dict[str, Any]:
     from scheduler.service import propose_visit_plan
 
     return propose_visit_plan(ctx.database_url, window_start=ctx.day(),
-                              weeks=ctx.settings.plan_weeks, created_by="scheduler")
+                              weeks=ctx.settings.plan_weeks, created_by="scheduler",
+                              workers=ctx.settings.plan_workers)
 
 
 def parts_plan_monthly(ctx: JobContext) -> dict[str, Any]:

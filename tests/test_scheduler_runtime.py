@@ -227,3 +227,23 @@ def test_schedule_texts() -> None:
         parse_schedule("hourly")
     with pytest.raises(ValueError):
         SchedulerSettings(jobs={"no_such_job": "every 1s"})
+
+
+def test_stage_results_become_small_counts() -> None:
+    from dataclasses import dataclass
+    from datetime import date
+
+    from scheduler.jobs import _as_counts
+
+    @dataclass
+    class Result:
+        day: date
+        rows: int
+        frame: list[int]
+        nested: object = None
+
+    assert _as_counts(Result(date(2025, 3, 2), 7, [1, 2, 3])) == {
+        "day": "2025-03-02", "rows": 7, "frame_rows": 3, "nested": None}
+    assert _as_counts({"written": 5}) == {"written": 5}
+    assert _as_counts(None) == {}
+    assert _as_counts(12) == {"result": 12}
