@@ -39,7 +39,8 @@ SELECT station_id, lat, lon, technicians, region_id
  WHERE %(stations)s::text[] IS NULL OR station_id = ANY(%(stations)s)
  ORDER BY station_id"""
 
-# Where a machine is: its latest reported position, else its registered site.
+# Where a machine is: its latest reported position, else its registered site. Time
+# bounds are written as `ts < day + 1` so the (machine_id, ts) indexes serve them.
 MACHINES = """
 SELECT m.machine_id, m.station_id, m.product_line, m.region_id, m.delivery_date,
        m.warranty_end, m.customer_id,
@@ -49,12 +50,12 @@ SELECT m.machine_id, m.station_id, m.product_line, m.region_id, m.delivery_date,
        t.engine_hours,
        (SELECT max(s.ts)::date FROM service_records s
          WHERE s.machine_id = m.machine_id AND s.kind IN ('preventive', 'inspection')
-           AND s.ts::date <= %(as_of)s) AS last_visit
+           AND s.ts < %(as_of)s::date + 1) AS last_visit
   FROM machines m
   LEFT JOIN customers c USING (customer_id)
   LEFT JOIN LATERAL (
         SELECT lat, lon, engine_hours FROM telemetry
-         WHERE machine_id = m.machine_id AND ts::date <= %(as_of)s
+         WHERE machine_id = m.machine_id AND ts < %(as_of)s::date + 1
          ORDER BY ts DESC LIMIT 1) t ON true
  ORDER BY m.machine_id"""
 
