@@ -37,7 +37,11 @@ class BacktestConfig:
     workers: int = 2                  # processes running branches side by side
     horizon_d: int = 30               # risk horizon of the learned model
     keep_databases: bool = False
-    extra: dict[str, object] = field(default_factory=dict)
+    # Check before every decision that the branch database holds nothing received after
+    # the night before (a full scan per week: for tests and audits).
+    audit: bool = False
+    # models.risk.TrainConfig fields for the warm-up's training (tests make it small).
+    train: dict[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         unknown = set(self.policies) - set(ALL_POLICIES)

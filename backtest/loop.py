@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import psycopg
+from psycopg import sql
+
 from backtest.accounting import Ledger, VisitKey
 from backtest.config import BacktestConfig
 from backtest.policies import Calendar, Hours, Policy, Predictive, Reactive, Week
@@ -79,6 +82,22 @@ def make_policy(name: str, planning: PlanningPolicy, method: str, state: StartSt
     raise ValueError(f"unknown policy {name!r}")
 
 
+class FutureDataError(AssertionError):
+    """The branch database held rows received after the decision's cutoff."""
+
+
+def audit_knowledge(conn: psycopg.Connection, week: Week) -> None:
+    """Raise if any raw row was received after the night before `week` starts."""
+    for table in ("telemetry", "fault_codes", "service_records"):
+        row = conn.execute(sql.SQL("SELECT max(received_at) FROM {}").format(
+            sql.Identifier(table))).fetchone()
+        last = row[0] if row else None
+        if last is not None and last > week.cutoff:
+            raise FutureDataError(f"{table} holds rows received at {last}, after the cutoff "
+                                  f"{week.cutoff} of week {week.index}")
+    conn.commit()
+
+
 def reseed(sim: Simulator, seed: int) -> None:
     """Draw the rest of the simulation from `seed` (the fleet and its state stay).
 
@@ -117,6 +136,8 @@ def run_branch(spec: BranchSpec, state: StartState, config: BacktestConfig,
             if sim.day != week.start:
                 raise AssertionError(f"simulator is at {sim.day}, the week starts {week.start}")
             stock.receive(week.start)
+            if config.audit and conn is not None:
+                audit_knowledge(conn, week)
             t = time.perf_counter()
             decision = policy.decide(conn, week, stock.snapshot_stock())
             seconds["decide_s"] += time.perf_counter() - t

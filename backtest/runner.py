@@ -54,7 +54,7 @@ def run_backtest(config: BacktestConfig, base_url: str, *, timescaledb: str = "a
         state = run_warmup(config, dbs, timescaledb=timescaledb, train=needs_model,
                            progress=say)
         t = time.perf_counter()
-        specs = _branches(config, dbs)
+        specs = branch_specs(config, dbs)
         clone_s = time.perf_counter() - t
         say(f"running {len(specs)} branches ({len(config.policies)} policies x "
             f"{config.seeds} seed(s)) in {max(1, config.workers)} process(es)")
@@ -69,11 +69,13 @@ def run_backtest(config: BacktestConfig, base_url: str, *, timescaledb: str = "a
     return summary
 
 
-def _branches(config: BacktestConfig, dbs: Databases) -> list[BranchSpec]:
+def branch_specs(config: BacktestConfig, dbs: Databases, tag: str = "") -> list[BranchSpec]:
+    """One branch per replication and policy, each with its clone of the warm-up database
+    (policies that read no database get none)."""
     specs = []
     for r, seed in enumerate(config.replication_seeds()):
         for policy in config.policies:
-            url = (dbs.create(f"r{r}_{policy}", template=WARM)
+            url = (dbs.create(f"{tag}r{r}_{policy}", template=WARM)
                    if _READS_DB.get(policy, True) else None)
             specs.append(BranchSpec(policy, r, seed, url))
     return sorted(specs, key=lambda s: (_COST.get(s.policy, 9), s.replication))

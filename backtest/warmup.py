@@ -138,7 +138,8 @@ def _train(conn: psycopg.Connection, config: BacktestConfig
     layout = lay.resolve(frame)
     split = timesplit.default_split(pd_first(frame), risk.last_labelled_day(frame, layout),
                                     config.horizon_d, eval_days=EVAL_DAYS)
-    rmodel, wmodel, evaluation = train_on_frame(frame, horizon_d=config.horizon_d, split=split)
+    rmodel, wmodel, evaluation = train_on_frame(frame, horizon_d=config.horizon_d, split=split,
+                                                config=risk.TrainConfig(**config.train))
     risk_id = registry.store(
         conn, rmodel, metrics=rmodel.metrics,
         params={"horizon_d": config.horizon_d, "variant": rmodel.variant, **rmodel.config,
@@ -152,11 +153,20 @@ def _train(conn: psycopg.Connection, config: BacktestConfig
     model_info = {
         "risk_model_id": risk_id, "wear_model_id": wear_id, "variant": rmodel.variant,
         "split": split.to_dict(),
-        "held_out": {m: {k: r.get(k) for k in ("pr_auc", "brier", "recall_at_budget")}
+        "held_out": {m: _plain({k: r.get(k) for k in ("pr_auc", "brier", "recall_at_budget")})
                      for m, r in (evaluation.get("methods") or evaluation).items()
                      if isinstance(r, dict) and "pr_auc" in r},
     }
     return (risk_id, rmodel), (wear_id, wmodel), model_info
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars inside nested dicts as plain floats (for JSON)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if hasattr(value, "item"):
+        return value.item()
+    return value
 
 
 def pd_first(frame: Any) -> Any:
