@@ -15,7 +15,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils import Tags
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from models.layout import COMPONENT_COL
 
@@ -58,10 +59,21 @@ class FrameColumns(TransformerMixin, BaseEstimator):
         self.columns = columns
         self.categorical = categorical
 
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        tags.transformer_tags.preserves_dtype = []    # always float32 / categories out
+        return tags
+
     def fit(self, X: pd.DataFrame, y: object = None) -> FrameColumns:
-        X = _as_frame(X)
-        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        self.n_features_in_ = X.shape[1]
+        X = _validated_frame(X)
+        if isinstance(X.columns, pd.RangeIndex) or not all(isinstance(c, str) for c in X):
+            self.n_features_in_ = X.shape[1]
+        else:
+            self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+            self.n_features_in_ = X.shape[1]
         cols = list(self.columns) if self.columns is not None else list(X.columns)
         missing = [c for c in cols if c not in X.columns]
         if missing:
@@ -78,7 +90,10 @@ class FrameColumns(TransformerMixin, BaseEstimator):
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         check_is_fitted(self, "columns_")
-        X = _as_frame(X, self.columns_)
+        X = _validated_frame(X)
+        if not hasattr(self, "feature_names_in_") and X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but FrameColumns is expecting "
+                             f"{self.n_features_in_} features as input")
         missing = [c for c in self.columns_ if c not in X.columns]
         if missing:
             raise ValueError(f"columns missing from the frame: {missing[:5]}")
@@ -234,6 +249,21 @@ def _weight_param(est: BaseEstimator) -> str:
 def _is_categorical(dtype: object) -> bool:
     return (isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype)
             or pd.api.types.is_object_dtype(dtype))
+
+
+def _validated_frame(X: object) -> pd.DataFrame:
+    """A DataFrame as is; anything else through check_array (2-D, finite or NaN, dense)."""
+    if isinstance(X, pd.DataFrame):
+        if X.shape[0] == 0 or X.shape[1] == 0:
+            raise ValueError(f"Found array with shape {X.shape}: need at least one row and "
+                             "one column")
+        return X
+    arr = check_array(X, dtype=None, ensure_all_finite="allow-nan")
+    if arr.dtype.kind == "O":
+        arr = check_array(X, dtype=None, ensure_all_finite=False)
+    elif arr.dtype.kind not in "biuf":
+        arr = check_array(X, dtype=np.float64, ensure_all_finite="allow-nan")
+    return pd.DataFrame(arr)
 
 
 def _as_frame(X: object, columns: object = None) -> pd.DataFrame:

@@ -32,6 +32,9 @@ from models.timesplit import require_after
 log = logging.getLogger("models.evaluate")
 
 METHODS = ("model", "calendar_rule", "hours_rule", "fault_rule", "oracle")
+# Column names of the model's and the oracle's risk in the leakage check's frame (not
+# "model": that is a feature, the machine's model code).
+MODEL_P, ORACLE_P = "_model_risk", "_oracle_risk"
 PLOT_BUDGETS = (0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2)
 
 
@@ -94,8 +97,8 @@ def evaluate(model: RiskModel, frame: pd.DataFrame, *, truth: pd.DataFrame | Non
             results[method]["rows_missing"] = int(len(pred) - len(rows))
     leak: dict[str, Any] = {}
     if check_leakage and "oracle" in pred:
-        leak = leakage_check(Xe.assign(model=pred["model"].to_numpy(),
-                                       oracle=pred["oracle"].to_numpy()), model.layout)
+        leak = leakage_check(Xe.assign(**{MODEL_P: pred["model"].to_numpy(),
+                                          ORACLE_P: pred["oracle"].to_numpy()}), model.layout)
     meta = {
         "split": split.to_dict(), "horizon_d": model.horizon_d, "variant": model.variant,
         "budgets": [metrics.budget_key(b) for b in budgets],
@@ -161,14 +164,15 @@ def leakage_check(X: pd.DataFrame, layout: lay.Layout, *, margin: float = 0.02,
                   ) -> dict[str, Any]:
     """Flag every feature (and the model) whose PR-AUC beats the oracle's beyond chance.
 
-    `X` is the labelled design frame of the evaluation period with ``oracle`` and
-    ``model`` columns. A feature is tried in both directions (missing = least risky).
+    `X` is the labelled design frame of the evaluation period with the oracle's and the
+    model's risk in columns ``ORACLE_P`` and ``MODEL_P``. A feature is tried in both
+    directions (missing = least risky).
     Beating the oracle needs the 5th percentile of the machine-block bootstrap of
     (feature AP - oracle AP) above `margin`. Returns the verdict and the worst offenders.
     """
-    rows = X.dropna(subset=["oracle"])
+    rows = X.dropna(subset=[ORACLE_P])
     y = rows["y"].to_numpy(dtype=float)
-    oracle = rows["oracle"].to_numpy(dtype=float)
+    oracle = rows[ORACLE_P].to_numpy(dtype=float)
     ap_oracle = metrics.pr_auc(y, oracle) or 0.0
     candidates: dict[str, np.ndarray] = {}
     for col in layout.design_columns:
@@ -177,12 +181,11 @@ def leakage_check(X: pd.DataFrame, layout: lay.Layout, *, margin: float = 0.02,
         v = pd.to_numeric(rows[col], errors="coerce").to_numpy(dtype=float)
         if np.all(np.isnan(v)):
             continue
-        lo = np.nanmin(v) - 1.0
-        for sign, name in ((1.0, col), (-1.0, f"-{col}")):
-            candidates[name] = np.where(np.isnan(v), lo * sign if sign > 0 else -np.inf,
-                                        sign * v)
-    if "model" in rows:
-        candidates["model"] = rows["model"].to_numpy(dtype=float)
+        # Missing is the least risky value in both directions.
+        candidates[col] = np.where(np.isnan(v), np.nanmin(v) - 1.0, v)
+        candidates[f"-{col}"] = -np.where(np.isnan(v), np.nanmax(v) + 1.0, v)
+    if MODEL_P in rows:
+        candidates["model"] = rows[MODEL_P].to_numpy(dtype=float)
     scored = {name: metrics.pr_auc(y, s) or 0.0 for name, s in candidates.items()}
     suspects = sorted((n for n in scored if scored[n] > ap_oracle + margin),
                       key=lambda n: -scored[n])

@@ -7,7 +7,7 @@ read features the same way, and a test can hand in a frame instead.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -25,44 +25,23 @@ def load_features(conn_or_url: Any, *, days: Sequence[date] | tuple[date, date] 
     frame = _load(conn_or_url, machines=machines, days=days, labels=labels)
     if frame.empty:
         raise NotEnoughDataError(
-            "no feature rows for the requested days: run `fleetcare features` first")
-    frame["day"] = pd.to_datetime(frame["day"])
+            "no feature rows for the requested days: run `fleetcare features build` first")
     return frame
 
 
-def feature_days(conn_or_url: Any) -> tuple[date, date]:
+def feature_span(conn_or_url: Any) -> tuple[date, date]:
     """(first, last) day that has feature rows."""
-    from features.frame import feature_span  # type: ignore[attr-defined,unused-ignore]
+    from features import queries
 
-    first, last = feature_span(conn_or_url)
-    if first is None or last is None:
-        raise NotEnoughDataError("no feature rows yet: run `fleetcare features` first")
-    return first, last
+    if isinstance(conn_or_url, str):
+        with connect(conn_or_url) as conn:
+            return feature_span(conn)
+    row = conn_or_url.execute(queries.get("frame.sql", "day_span")).fetchone()
+    if row is None or row[0] is None:
+        raise NotEnoughDataError("no feature rows yet: run `fleetcare features build` first")
+    return row[0], row[1]
 
 
 def latest_feature_day(conn_or_url: Any) -> date:
     """The last day with feature rows (what `fleetcare score` scores by default)."""
-    try:
-        return feature_days(conn_or_url)[1]
-    except ImportError:
-        pass
-    with (connect(conn_or_url) if isinstance(conn_or_url, str) else _nullctx(conn_or_url)) as c:
-        row = c.execute("SELECT max(day) FROM features_daily").fetchone()
-    if row is None or row[0] is None:
-        raise NotEnoughDataError("no feature rows yet: run `fleetcare features` first")
-    return row[0]
-
-
-def day_range(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
-
-
-class _nullctx:
-    def __init__(self, conn: Any) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> Any:
-        return self.conn
-
-    def __exit__(self, *exc: object) -> None:
-        return None
+    return feature_span(conn_or_url)[1]

@@ -79,6 +79,15 @@ class Layout:
             return self.component_features[design_col].get(component)
         return design_col if design_col in self.machine_features else None
 
+    def restrict(self, design_columns: Iterable[str]) -> Layout:
+        """The same layout with only these design columns (and the component) kept."""
+        keep = set(design_columns)
+        comp = {g: per for g, per in self.component_features.items() if g in keep}
+        machine = tuple(c for c in self.machine_features if c in keep)
+        used = set(machine) | {col for per in comp.values() for col in per.values()}
+        return Layout(machine, comp, frozenset(c for c in self.categorical if c in keep),
+                      self.labels, {k: v for k, v in self.info.items() if k in used})
+
     def components(self) -> tuple[str, ...]:
         """Components that have a label (when labelled) or any specific feature."""
         found = set(self.labels)

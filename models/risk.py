@@ -50,6 +50,7 @@ class TrainConfig:
     max_val_rows: int = 300_000       # calibration rows that early stopping watches
     variant: str = "auto"             # auto = fit both, keep the better on calibration data
     calibration: str = "auto"         # auto = isotonic with >= 300 failures, else sigmoid
+    screen: bool = True               # also try the features that help on later data
     seed: int = 0
     hgb: dict[str, Any] = field(default_factory=dict)
 
@@ -206,20 +207,39 @@ def train(frame: pd.DataFrame, split: TimeSplit, config: TrainConfig | None = No
         Xc, int(np.ceil(len(Xc) / config.max_val_rows)))
     yv = Xv["y"].to_numpy()
     variants = VARIANTS if config.variant == "auto" else (config.variant,)
-    fitted: dict[str, Any] = {}
+    fitted: dict[str, tuple[lay.Layout, Any]] = {}
     selection: dict[str, Any] = {}
-    for variant in variants:
+
+    def fit(name: str, variant: str, use: lay.Layout) -> None:
         t0 = time.monotonic()
-        fitted[variant] = _fit_variant(variant, Xt, yt, layout, config.hgb, Xv, yv)
-        z = log_odds(fitted[variant], Xc[list(layout.design_columns)])
-        selection[variant] = {"calib_pr_auc": pr_auc(yc, z),
-                              "fit_s": round(time.monotonic() - t0, 2)}
-    chosen = max(variants, key=lambda v: selection[v]["calib_pr_auc"] or 0.0)
+        est = _fit_variant(variant, Xt, yt, use, config.hgb, Xv, yv)
+        fitted[name] = (use, est)
+        z = log_odds(est, Xc[list(use.design_columns)])
+        selection[name] = {"calib_pr_auc": pr_auc(yc, z), "features": len(use.design_columns),
+                           "fit_s": round(time.monotonic() - t0, 2)}
+
+    for variant in variants:
+        fit(variant, variant, layout)
+    if config.screen:
+        # Features whose shuffling does not hurt the later period only help the model
+        # memorise the training period (machine identity, hour meters): drop them and
+        # refit; the calibration period decides whether that generalises better.
+        first = variants[0]
+        keep = screen_features(fitted[first][1], Xv, yv, layout, seed=config.seed)
+        if len(keep) < len(layout.design_columns) - 1:
+            screened = layout.restrict(keep)
+            for variant in variants:
+                fit(f"{variant}+screened", variant, screened)
+            selection["screened_out"] = sorted(
+                set(layout.design_columns) - set(screened.design_columns))
+    names = [n for n in fitted]
+    chosen = max(names, key=lambda n: selection[n]["calib_pr_auc"] or 0.0)
+    layout, best = fitted[chosen]
     method = config.calibration
     if method == "auto":
         # Isotonic needs enough failures to estimate its steps; sigmoid is safer below.
         method = "isotonic" if n_pos_c >= 300 else "sigmoid"
-    calibrated = CalibratedClassifierCV(FrozenEstimator(fitted[chosen]), method=method)
+    calibrated = CalibratedClassifierCV(FrozenEstimator(best), method=method)
     calibrated.fit(Xc[list(layout.design_columns)], yc)
     metrics = {
         "selection": selection, "variant": chosen, "calibration": method,
@@ -228,15 +248,41 @@ def train(frame: pd.DataFrame, split: TimeSplit, config: TrainConfig | None = No
         "train_s": round(time.monotonic() - started, 2),
     }
     log.info("kept the %s model (calibration PR-AUC %s); %s calibration", chosen,
-             {v: round(s["calib_pr_auc"] or 0, 4) for v, s in selection.items()}, method)
-    return RiskModel(layout, calibrated, fitted[chosen], chosen, split.horizon_d, split, refs,
+             {n: round(selection[n]["calib_pr_auc"] or 0, 4) for n in names}, method)
+    return RiskModel(layout, calibrated, best, chosen, split.horizon_d, split, refs,
                      config.to_dict(), metrics)
 
 
+def screen_features(estimator: Any, X: pd.DataFrame, y: np.ndarray, layout: lay.Layout, *,
+                    seed: int = 0, max_rows: int = 150_000) -> list[str]:
+    """Design columns whose permutation lowers PR-AUC on the (later) rows `X`."""
+    rng = np.random.default_rng(seed)
+    cols = list(layout.design_columns)
+    if len(X) > max_rows:
+        X = X.iloc[np.sort(rng.choice(len(X), max_rows, replace=False))]
+        y = X["y"].to_numpy()
+    X = X[cols]
+    base = pr_auc(y, log_odds(estimator, X)) or 0.0
+    keep = [lay.COMPONENT_COL]
+    for col in cols:
+        if col == lay.COMPONENT_COL:
+            continue
+        shuffled = X.copy()
+        shuffled[col] = X[col].to_numpy()[rng.permutation(len(X))]
+        if base - (pr_auc(y, log_odds(estimator, shuffled)) or 0.0) > 0:
+            keep.append(col)
+    return keep
+
+
 def last_labelled_day(frame: pd.DataFrame, layout: lay.Layout) -> date:
-    """The last day with at least one known (uncensored) label."""
+    """The last day whose whole label window is known: some label on it is False.
+
+    Near the end of the data a failure already seen still makes a True label, while
+    "no failure" cannot be known yet (NA): a day with only True labels is censored, and
+    keeping it would give the evaluation a period where only failures are labelled.
+    """
     labels = frame[list(layout.labels.values())]
-    known = labels.notna().any(axis=1).to_numpy()
+    known = (labels == False).any(axis=1).to_numpy()  # noqa: E712 - nullable booleans
     if not known.any():
         raise NotEnoughDataError("no day in the features frame has a known label yet")
     return pd.to_datetime(frame.loc[known, "day"]).max().date()

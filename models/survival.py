@@ -85,7 +85,8 @@ class WeibullAFT(BaseEstimator):
     def scale(self, X: np.ndarray) -> np.ndarray:
         """Weibull scale (characteristic life, hours) per row."""
         check_is_fitted(self, "coef_")
-        X = check_array(X, dtype=float)
+        # A part without covariates (the catalogue prior) has zero feature columns.
+        X = check_array(X, dtype=float, ensure_min_features=0)
         return np.exp(self.intercept_ + X @ self.coef_)
 
     def survival(self, X: np.ndarray, t: np.ndarray) -> np.ndarray:

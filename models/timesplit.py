@@ -104,7 +104,7 @@ def require_after(frame: pd.DataFrame, not_before: date, what: str, *,
 
 
 def default_split(first_day: date, last_labelled_day: date, horizon_d: int, *,
-                  eval_days: int = 90, calib_days: int = 60, warmup_days: int = 30,
+                  eval_days: int = 90, calib_days: int = 60, warmup_days: int = 14,
                   min_train_days: int = 60) -> TimeSplit:
     """The latest `eval_days` labelled days evaluate, the `calib_days` before them calibrate
     (after a one-horizon embargo), and everything earlier trains.
