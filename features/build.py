@@ -31,18 +31,21 @@ from fleetcare import db
 log = logging.getLogger("features.build")
 
 JOB = "features.daily"
-# The longest look-back of a window computed on the day grid (hours_90d).
-GRID_LOOKBACK_D = 90
+# The longest look-back of a window summed on the day grid (30-day windows; hours_90d has
+# its own narrow step, so the daily run's grid is 31 days, not 91).
+GRID_LOOKBACK_D = 30
 # Active codes reported with at least this occurrence count are "high OC" codes: J1939
 # counts up to 126; ten repeats is a code that keeps coming back, not a one-off.
 HIGH_OC = 10
 # A chunk is a range of days for a share of the machines (by hash), sized so its day grid
 # (machines x (days + look-back)) stays in memory: the window sorts then never spill.
 DEFAULT_CHUNK_DAYS = 366
-MAX_GRID_ROWS = 600_000
+MAX_GRID_ROWS = 1_000_000
 
-_STEPS = ("machines", "tel_k", "tel_x", "fault_k", "fault_x", "codes", "new_codes",
-          "service", "service_k", "breakdowns_365d", "analyze")
+_STEPS = ("machines", "cells_k", "tel_k", "tel_x", "fault_k", "fault_x", "codes", "new_codes",
+          "service_hours", "service", "service_k", "breakdowns_365d", "analyze", "grid",
+          "hours_90",
+          "analyze_grid")
 _KEY_COLUMNS = ("day", "machine_id", "as_of_now")
 
 ProgressFn = Callable[[int, int, date, date], None]
@@ -124,7 +127,11 @@ def build_chunk(conn: psycopg.Connection, first: date, last: date, *, as_of_now:
         conn.execute("SET LOCAL work_mem = '512MB'")
         # JIT compiling the wide feature query costs seconds per chunk and gains less.
         conn.execute("SET LOCAL jit = off")
+        # Merge joins would re-sort the wide day rows at every join; hash joins stream them.
+        conn.execute("SET LOCAL enable_mergejoin = off")
         for step in _STEPS:
+            if step == "service_hours" and as_of_now:
+                continue
             conn.execute(queries.get("build.sql", step), params)  # type: ignore[arg-type]
         cur = conn.execute(_upsert_statement(), params)
         return max(cur.rowcount, 0)
@@ -154,9 +161,10 @@ def plan(conn: psycopg.Connection, first: date | None, last: date | None, *,
     """The days a run should build: after the watermark (or from the data's first day) to
     the last settled day that has data, unless given."""
     start, known = data_span(conn)
-    if last is None:
-        settled = last_settled_day(now or datetime.now().astimezone())
-        last = min(settled, known) if known else None
+    # A day is built only once it is over (and settled): its row is "as known at its end".
+    settled = last_settled_day(now or datetime.now().astimezone())
+    wanted = last if last is not None else known
+    last = min(wanted, settled) if wanted else None
     if first is None:
         mark = watermark_day(conn)
         first = mark + timedelta(days=1) if mark else start
@@ -176,8 +184,10 @@ def _chunks(first: date, last: date, size: int) -> list[tuple[date, date]]:
 
 
 def _parts(conn: psycopg.Connection, first: date, last: date,
-           machines: Sequence[str] | None) -> int:
-    """How many machine shares a chunk of these days needs to keep its grid bounded."""
+           machines: Sequence[str] | None, workers: int = 1) -> int:
+    """How many machine shares a chunk of these days needs to keep its grid bounded (a
+    multiple of the workers when there are several). A daily run stays one share: shares
+    each scan the rollups' history, and two of them at once only contend."""
     if machines is not None:
         count = len(machines)
     else:
@@ -185,7 +195,8 @@ def _parts(conn: psycopg.Connection, first: date, last: date,
                            (last,)).fetchone()
         count = int(row[0]) if row else 0
     grid = count * ((last - first).days + 1 + GRID_LOOKBACK_D)
-    return max(1, -(-grid // MAX_GRID_ROWS))
+    parts = max(1, -(-grid // MAX_GRID_ROWS))
+    return parts if parts == 1 else -(-parts // max(1, workers)) * max(1, workers)
 
 
 def _advance_watermark(conn: psycopg.Connection, first: date, last: date) -> None:
@@ -232,7 +243,7 @@ def build(conn_or_url: psycopg.Connection | str, first: date | None = None,
     # Days are chunked to at most a year (the grid's day offsets must stay small).
     day_chunks = _chunks(first, last, min(max(1, chunk_days), DEFAULT_CHUNK_DAYS))
     tasks = [(a, b, part, nparts) for a, b in day_chunks
-             for nparts in [_parts(conn, a, b, machines)] for part in range(nparts)]
+             for nparts in [_parts(conn, a, b, machines, workers)] for part in range(nparts)]
     done = 0
 
     def report(a: date, b: date, part: int, nparts: int, seconds: float, rows: int) -> None:

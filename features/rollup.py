@@ -30,17 +30,24 @@ MARGIN = timedelta(minutes=10)
 COOLANT_HOT_C = 100.0
 HYD_OIL_HOT_C = 85.0
 
-_TEL_ALL = {"changed_t": sql.SQL(""), "changed_r": sql.SQL("")}
+_TEL_ALL = {"telemetry_t": sql.SQL("telemetry t"), "telemetry_r": sql.SQL("telemetry_hours r")}
+# LATERAL: one index range probe per changed machine-day, never a scan of all readings.
 _TEL_CHANGED = {
-    "changed_t": sql.SQL("JOIN feat_changed_days c "
-                         "ON t.machine_id = c.machine_id AND t.ts >= c.lo AND t.ts < c.hi"),
-    "changed_r": sql.SQL("JOIN feat_changed_days c "
-                         "ON r.machine_id = c.machine_id AND r.ts >= c.lo AND r.ts < c.hi"),
+    "telemetry_t": sql.SQL(
+        "feat_changed_days c CROSS JOIN LATERAL (SELECT x.* FROM telemetry x "
+        "WHERE x.machine_id = c.machine_id AND x.ts >= c.lo AND x.ts < c.hi "
+        "AND x.ts >= %(lo_min)s AND x.ts < %(hi_max)s) t"),
+    "telemetry_r": sql.SQL(
+        "(SELECT * FROM feat_changed_days WHERE machine_id = ANY(%(reset_machines)s::text[])) c "
+        "CROSS JOIN LATERAL (SELECT x.* FROM telemetry_hours x "
+        "WHERE x.machine_id = c.machine_id AND x.ts >= c.lo AND x.ts < c.hi "
+        "AND x.ts >= %(lo_min)s AND x.ts < %(hi_max)s) r"),
 }
 _FAULT_ALL = sql.SQL("fault_codes r")
 _FAULT_CHANGED = sql.SQL(
-    "fault_codes r JOIN feat_changed_fault_days c "
-    "ON r.machine_id = c.machine_id AND r.ts >= c.lo AND r.ts < c.hi"
+    "feat_changed_fault_days c CROSS JOIN LATERAL (SELECT x.* FROM fault_codes x "
+    "WHERE x.machine_id = c.machine_id AND x.ts >= c.lo AND x.ts < c.hi "
+    "AND x.ts >= %(f_lo_min)s AND x.ts < %(f_hi_max)s) r"
 )
 _FIRST_CHANGED = sql.SQL(
     "JOIN feat_changed_fault_days c ON c.machine_id = f.machine_id AND c.day = f.day"
@@ -74,7 +81,8 @@ def refresh(conn: psycopg.Connection, *, full: bool = False) -> RollupResult:
     started = time.monotonic()
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (JOB,))
-        conn.execute("SET LOCAL work_mem = '256MB'")
+        # The full rebuild hashes every machine-day at once: keep it in memory.
+        conn.execute("SET LOCAL work_mem = '1GB'")
         mark = get_watermark(conn, JOB)
         full = full or mark is None
         epoch = datetime(1970, 1, 1, tzinfo=UTC)
@@ -104,12 +112,27 @@ def refresh(conn: psycopg.Connection, *, full: bool = False) -> RollupResult:
             changed_faults = _count(conn, "feat_changed_fault_days")
             conn.execute("ANALYZE feat_changed_days")
             conn.execute("ANALYZE feat_changed_fault_days")
+            # Constant time bounds let TimescaleDB skip chunks the changed days are not in.
+            bounds = conn.execute(
+                "SELECT min(lo), max(hi) FROM feat_changed_days").fetchone()
+            fbounds = conn.execute(
+                "SELECT min(lo), max(hi) FROM feat_changed_fault_days").fetchone()
+            params.update(lo_min=bounds[0] if bounds else None,
+                          hi_max=bounds[1] if bounds else None,
+                          f_lo_min=fbounds[0] if fbounds else None,
+                          f_hi_max=fbounds[1] if fbounds else None)
+            # Few changed days against large tables: key lookups, not scans of everything.
+            conn.execute("SET LOCAL enable_hashjoin = off")
+            conn.execute("SET LOCAL enable_mergejoin = off")
             conn.execute(_q("delete_changed_telemetry"))  # type: ignore[arg-type]
             cells = sql.SQL(_q("telemetry_cells")).format(**_TEL_CHANGED)
             conn.execute(sql.SQL("INSERT INTO feat_telemetry_daily {}").format(cells), params)
             conn.execute(_q("delete_changed_faults"))  # type: ignore[arg-type]
             conn.execute(sql.SQL(_q("insert_fault_cells")).format(source=_FAULT_CHANGED), params)
             conn.execute(sql.SQL(_q("upsert_first_seen")).format(changed=_FIRST_CHANGED), params)
+        # Cached meter readings at work orders shift with a machine's reset offsets.
+        conn.execute("DELETE FROM feat_service_hours WHERE machine_id IN (SELECT machine_id "
+                     "FROM meter_resets WHERE detected_at >= %(reset_since)s)", params)
         marks = conn.execute(_q("marks"), params).fetchone()  # type: ignore[arg-type]
         assert marks is not None
         old = {} if full or mark is None else mark.detail

@@ -1,6 +1,7 @@
 -- The per-day feature build for a chunk of days [d0, d1], in one transaction.
--- Parameters: %(d0)s, %(d1)s first and last day of the chunk; %(g0)s = d0 - 90, where the
--- day grid starts (the longest window looks back 90 days); %(now)s false = point in time
+-- Parameters: %(d0)s, %(d1)s first and last day of the chunk; %(g0)s = d0 - 30, where the
+-- day grid starts (the longest summed window looks back 30 days; hours_90d has its own
+-- narrow step); %(now)s false = point in time
 -- (a row for day D uses only data that happened and arrived by the end of D), true = as of
 -- now (every row uses all data known today: explicit rebuilds only); %(tz)s fleet zone;
 -- %(machines)s optional machine ids; %(nparts)s / %(part)s split machines by hash.
@@ -50,13 +51,15 @@ LEFT JOIN (SELECT product_line, array_agg(item) AS items FROM feat_line_items
            GROUP BY product_line) li ON li.product_line = m.product_line
 WHERE m.delivery_date <= %(d1)s
   AND (%(machines)s::text[] IS NULL OR m.machine_id = ANY(%(machines)s::text[]))
-  AND mod(hashtext(m.machine_id)::bigint + 2147483648, %(nparts)s) = %(part)s;
+  AND (%(nparts)s = 1
+       OR mod(hashtext(m.machine_id)::bigint + 2147483648, %(nparts)s) = %(part)s);
 
--- name: tel_k
--- Telemetry cells summed per machine and known day k' in the grid; all cells known before
--- the grid starts are folded into its first day, but only their maxima (the sums there
--- cancel out of every window).
-CREATE TEMP TABLE fb_tel_k ON COMMIT DROP AS
+-- name: cells_k
+-- One pass over the telemetry cells: per machine (integer key: hashing and sorting text
+-- keys cost more than the aggregation) and known day k' from d0 - 90 on (earlier cells
+-- folded into that first day: only maxima and days matter before the grid), maxima for
+-- the running counters and, from the grid start g0 on, the sums.
+CREATE TEMP TABLE fb_cells_k ON COMMIT DROP AS
 SELECT m.mi, c.k,
        max(c.hours_max) AS hours_max, max(c.idle_max) AS idle_max, max(c.fuel_max) AS fuel_max,
        max(c.day) AS last_day, min(c.day) AS first_day,
@@ -88,8 +91,10 @@ FROM (
 JOIN fb_machines m ON m.machine_id = c.machine_id
 GROUP BY m.mi, c.k
 UNION ALL
-SELECT m.mi, %(g0)s::date,
-       max(t.hours_max), max(t.idle_max), max(t.fuel_max), max(t.day), min(t.day),
+-- before the grid only maxima and days matter: day by day where the 90-day look-up reads
+-- them (d0 - 90 .. d1 - 90), everything else in one group
+SELECT m.mi, c.kk,
+       max(c.hours_max), max(c.idle_max), max(c.fuel_max), max(c.day), min(c.day),
        0::float8,
        0::float8,
        0::float8,
@@ -110,10 +115,45 @@ SELECT m.mi, %(g0)s::date,
        0::float8,
        0::float8,
        0::float8
-FROM feat_telemetry_daily t
-JOIN fb_machines m ON m.machine_id = t.machine_id
-WHERE (CASE WHEN %(now)s THEN t.day ELSE t.known_day END) < %(g0)s
-GROUP BY m.mi;
+FROM (
+    SELECT t.machine_id, t.hours_max, t.idle_max, t.fuel_max, t.day,
+           CASE WHEN k <= %(d1)s - 90 THEN greatest(k, %(d0)s - 90) ELSE %(d1)s - 89 END AS kk
+    FROM feat_telemetry_daily t
+    CROSS JOIN LATERAL (SELECT CASE WHEN %(now)s THEN t.day ELSE t.known_day END AS k) kd
+    WHERE k < %(g0)s
+) c
+JOIN fb_machines m ON m.machine_id = c.machine_id
+GROUP BY m.mi, c.kk;
+
+-- name: tel_k
+-- Telemetry per machine and known day k' on the grid; what was known before g0 is folded
+-- into the grid's first day.
+CREATE TEMP TABLE fb_tel_k ON COMMIT DROP AS
+SELECT mi, greatest(k, %(g0)s) AS k,
+       max(hours_max) AS hours_max, max(idle_max) AS idle_max, max(fuel_max) AS fuel_max,
+       max(last_day) AS last_day, min(first_day) AS first_day,
+       sum(n) AS n,
+       sum(coolant_n) AS coolant_n,
+       sum(coolant_hot) AS coolant_hot,
+       sum(coolant_sx) AS coolant_sx,
+       sum(coolant_sxx) AS coolant_sxx,
+       sum(coolant_sy) AS coolant_sy,
+       sum(coolant_sxy) AS coolant_sxy,
+       sum(hyd_n) AS hyd_n,
+       sum(hyd_hot) AS hyd_hot,
+       sum(hyd_sx) AS hyd_sx,
+       sum(hyd_sxx) AS hyd_sxx,
+       sum(hyd_sy) AS hyd_sy,
+       sum(hyd_sxy) AS hyd_sxy,
+       sum(press_n) AS press_n,
+       sum(press_sx) AS press_sx,
+       sum(press_sxx) AS press_sxx,
+       sum(press_sy) AS press_sy,
+       sum(press_sxy) AS press_sxy,
+       sum(load_n) AS load_n,
+       sum(load_sy) AS load_sy
+FROM fb_cells_k
+GROUP BY mi, greatest(k, %(g0)s);
 
 -- name: tel_x
 -- Late corrections: for each late cell (known after its day), the window lengths w and
@@ -263,15 +303,37 @@ JOIN fb_machines m ON m.machine_id = s.machine_id
 WHERE s.k BETWEEN %(g0)s AND %(d1)s
 GROUP BY m.mi, s.k;
 
+-- name: service_hours
+-- Fill the cache of hour meter readings at work orders (point in time: telemetry known by
+-- the end of the day the work order became known) for work orders known by d1.
+INSERT INTO feat_service_hours (machine_id, seq, hours_at)
+SELECT s.machine_id, s.seq, h.hours
+FROM (
+    SELECT r.machine_id, r.seq, r.ts,
+           (greatest(r.ts, r.arrived_at) AT TIME ZONE %(tz)s)::date AS k
+    FROM service_records r
+    JOIN fb_machines m ON m.machine_id = r.machine_id
+    WHERE (greatest(r.ts, r.arrived_at) AT TIME ZONE %(tz)s)::date <= %(d1)s
+      AND NOT EXISTS (SELECT 1 FROM feat_service_hours c
+                      WHERE c.machine_id = r.machine_id AND c.seq = r.seq)
+) s
+LEFT JOIN LATERAL (
+    SELECT t.hours FROM telemetry_hours t
+    WHERE t.machine_id = s.machine_id AND t.ts <= s.ts
+      AND greatest(t.ts, t.arrived_at) < ((s.k + 1)::timestamp AT TIME ZONE %(tz)s)
+    ORDER BY t.ts DESC LIMIT 1
+) h ON true
+ON CONFLICT DO NOTHING;
+
 -- name: service
 -- Work orders known by the end of the chunk, with the monotonic hour meter at the visit
--- as known on the day the work order became known (telemetry arriving later does not
--- change it), else the hours written on the work order.
+-- (point in time: the cache above; as of now: all telemetry), else the hours written on
+-- the work order.
 CREATE TEMP TABLE fb_service ON COMMIT DROP AS
 SELECT m.mi, s.machine_id, s.kind, s.components,
        ARRAY(SELECT p->>'part' FROM jsonb_array_elements(s.parts) AS p) AS parts,
        s.e, s.k,
-       coalesce(h.hours, s.engine_hours) AS hours_at
+       coalesce(CASE WHEN %(now)s THEN h.hours ELSE c.hours_at END, s.engine_hours) AS hours_at
 FROM (
     SELECT r.*, (r.ts AT TIME ZONE %(tz)s)::date AS e,
            CASE WHEN %(now)s THEN (r.ts AT TIME ZONE %(tz)s)::date
@@ -279,10 +341,10 @@ FROM (
     FROM service_records r
 ) s
 JOIN fb_machines m ON m.machine_id = s.machine_id
+LEFT JOIN feat_service_hours c ON NOT %(now)s AND c.machine_id = s.machine_id AND c.seq = s.seq
 LEFT JOIN LATERAL (
     SELECT t.hours FROM telemetry_hours t
-    WHERE t.machine_id = s.machine_id AND t.ts <= s.ts
-      AND (%(now)s OR greatest(t.ts, t.arrived_at) < ((s.k + 1)::timestamp AT TIME ZONE %(tz)s))
+    WHERE %(now)s AND t.machine_id = s.machine_id AND t.ts <= s.ts
     ORDER BY t.ts DESC LIMIT 1
 ) h ON true
 WHERE s.k <= %(d1)s;
@@ -350,7 +412,103 @@ GROUP BY s.mi, i;
 
 -- name: analyze
 -- Statistics for the planner on the temp tables (they are not auto-analyzed).
-ANALYZE fb_machines, fb_tel_x, fb_fault_x, fb_codes, fb_breakdowns;
+ANALYZE fb_machines, fb_tel_k, fb_tel_x, fb_fault_x, fb_codes, fb_breakdowns;
+
+-- name: grid
+-- The day grid: every machine and day from g0 to d1 with running sums and maxima over
+-- known days (history before g0 folded into its first day). Window sums are differences
+-- of these running values between a day and the day w before (self-joins below).
+CREATE TEMP TABLE fb_grid ON COMMIT DROP AS
+SELECT m.mi, g.i, %(g0)s + g.i AS day,
+       max(t.hours_max) OVER run AS h,
+       max(t.idle_max) OVER run AS idl,
+       max(t.fuel_max) OVER run AS fu,
+       max(t.last_day) OVER run AS last_day,
+       min(t.first_day) OVER run AS first_day,
+       coalesce(sum(t.n) OVER run, 0) AS c_n,
+       coalesce(sum(t.coolant_n) OVER run, 0) AS c_coolant_n,
+       coalesce(sum(t.coolant_hot) OVER run, 0) AS c_coolant_hot,
+       coalesce(sum(t.coolant_sx) OVER run, 0) AS c_coolant_sx,
+       coalesce(sum(t.coolant_sxx) OVER run, 0) AS c_coolant_sxx,
+       coalesce(sum(t.coolant_sy) OVER run, 0) AS c_coolant_sy,
+       coalesce(sum(t.coolant_sxy) OVER run, 0) AS c_coolant_sxy,
+       coalesce(sum(t.hyd_n) OVER run, 0) AS c_hyd_n,
+       coalesce(sum(t.hyd_hot) OVER run, 0) AS c_hyd_hot,
+       coalesce(sum(t.hyd_sx) OVER run, 0) AS c_hyd_sx,
+       coalesce(sum(t.hyd_sxx) OVER run, 0) AS c_hyd_sxx,
+       coalesce(sum(t.hyd_sy) OVER run, 0) AS c_hyd_sy,
+       coalesce(sum(t.hyd_sxy) OVER run, 0) AS c_hyd_sxy,
+       coalesce(sum(t.press_n) OVER run, 0) AS c_press_n,
+       coalesce(sum(t.press_sx) OVER run, 0) AS c_press_sx,
+       coalesce(sum(t.press_sxx) OVER run, 0) AS c_press_sxx,
+       coalesce(sum(t.press_sy) OVER run, 0) AS c_press_sy,
+       coalesce(sum(t.press_sxy) OVER run, 0) AS c_press_sxy,
+       coalesce(sum(t.load_n) OVER run, 0) AS c_load_n,
+       coalesce(sum(t.load_sy) OVER run, 0) AS c_load_sy,
+       coalesce(sum(f.fa) OVER run, 0) AS c_fa,
+       coalesce(sum(f.f_engine) OVER run, 0) AS c_f_engine,
+       coalesce(sum(f.f_hydraulic_pump) OVER run, 0) AS c_f_hydraulic_pump,
+       coalesce(sum(f.f_main_valve) OVER run, 0) AS c_f_main_valve,
+       coalesce(sum(f.f_swing) OVER run, 0) AS c_f_swing,
+       coalesce(sum(f.f_travel_drive) OVER run, 0) AS c_f_travel_drive,
+       coalesce(sum(f.f_undercarriage) OVER run, 0) AS c_f_undercarriage,
+       coalesce(sum(f.f_cooling) OVER run, 0) AS c_f_cooling,
+       coalesce(sum(f.f_electrical) OVER run, 0) AS c_f_electrical,
+       coalesce(sum(nc.n) OVER run, 0) AS c_new,
+       max(s.s_any) OVER run AS s_any,
+       max(s.r_any) OVER run AS r_any,
+       max(s.s_engine) OVER run AS s_engine,
+       max(s.s_hydraulic_pump) OVER run AS s_hydraulic_pump,
+       max(s.s_main_valve) OVER run AS s_main_valve,
+       max(s.s_swing) OVER run AS s_swing,
+       max(s.s_travel_drive) OVER run AS s_travel_drive,
+       max(s.s_undercarriage) OVER run AS s_undercarriage,
+       max(s.s_cooling) OVER run AS s_cooling,
+       max(s.s_electrical) OVER run AS s_electrical,
+       max(s.r_engine) OVER run AS r_engine,
+       max(s.r_hydraulic_pump) OVER run AS r_hydraulic_pump,
+       max(s.r_main_valve) OVER run AS r_main_valve,
+       max(s.r_swing) OVER run AS r_swing,
+       max(s.r_travel_drive) OVER run AS r_travel_drive,
+       max(s.r_undercarriage) OVER run AS r_undercarriage,
+       max(s.r_cooling) OVER run AS r_cooling,
+       max(s.r_electrical) OVER run AS r_electrical,
+       max(s.p_engine_oil) OVER run AS p_engine_oil,
+       max(s.p_engine_oil_filter) OVER run AS p_engine_oil_filter,
+       max(s.p_fuel_filter) OVER run AS p_fuel_filter,
+       max(s.p_air_filter) OVER run AS p_air_filter,
+       max(s.p_hydraulic_return_filter) OVER run AS p_hydraulic_return_filter,
+       max(s.p_hydraulic_oil) OVER run AS p_hydraulic_oil,
+       max(s.p_final_drive_oil) OVER run AS p_final_drive_oil,
+       max(s.p_coolant) OVER run AS p_coolant,
+       max(s.p_fan_belt) OVER run AS p_fan_belt,
+       max(s.p_bucket_teeth) OVER run AS p_bucket_teeth,
+       max(s.p_hydraulic_hose) OVER run AS p_hydraulic_hose,
+       max(s.p_seal_kit) OVER run AS p_seal_kit,
+       max(s.p_track_roller) OVER run AS p_track_roller,
+       max(s.p_track_shoe) OVER run AS p_track_shoe,
+       max(s.p_battery) OVER run AS p_battery
+FROM fb_machines m
+CROSS JOIN generate_series(0, %(d1)s - %(g0)s) AS g(i)
+LEFT JOIN fb_tel_k t ON t.mi = m.mi AND t.k = %(g0)s + g.i
+LEFT JOIN fb_fault_k f ON f.mi = m.mi AND f.k = %(g0)s + g.i
+LEFT JOIN fb_new_codes nc ON nc.mi = m.mi AND nc.k = %(g0)s + g.i
+LEFT JOIN fb_service_k s ON s.mi = m.mi AND s.k = %(g0)s + g.i
+WINDOW run AS (PARTITION BY m.mi ORDER BY g.i ROWS UNBOUNDED PRECEDING);
+
+-- name: hours_90
+-- The hour meter 90 days before each day of the chunk, as known on that earlier day
+-- (running max over known days), for hours_90d; day is the day it serves.
+CREATE TEMP TABLE fb_h90 ON COMMIT DROP AS
+SELECT m.mi, %(d0)s + g.i AS day, max(c.hours_max) OVER (PARTITION BY m.mi ORDER BY g.i
+                                         ROWS UNBOUNDED PRECEDING) AS h
+FROM fb_machines m
+CROSS JOIN generate_series(0, %(d1)s - %(d0)s) AS g(i)
+LEFT JOIN fb_cells_k c ON c.mi = m.mi AND c.k = %(d0)s - 90 + g.i AND c.k <= %(d1)s - 90;
+
+-- name: analyze_grid
+-- Statistics for the self-joins.
+ANALYZE fb_grid, fb_h90;
 
 -- name: feature_rows
 -- The feature rows of the chunk. Each output column is a feature: the comment after it
@@ -582,81 +740,81 @@ FROM (
            l2.p_track_roller,
            l2.p_track_shoe,
            l2.p_battery,
-           CASE WHEN greatest(l2.g1[1], tx.x1_hours_max) IS NOT NULL
-                 THEN feat_nonneg(l2.h - greatest(l2.g1[1], tx.x1_hours_max))
+           CASE WHEN greatest(p1.h, tx.x1_hours_max) IS NOT NULL
+                 THEN feat_nonneg(l2.h - greatest(p1.h, tx.x1_hours_max))
                  WHEN mm.delivery_date > l2.day - 1 THEN l2.h END AS hrs_1,
-           CASE WHEN greatest(l2.g7[1], tx.x7_hours_max) IS NOT NULL
-                 THEN feat_nonneg(l2.h - greatest(l2.g7[1], tx.x7_hours_max))
+           CASE WHEN greatest(p7.h, tx.x7_hours_max) IS NOT NULL
+                 THEN feat_nonneg(l2.h - greatest(p7.h, tx.x7_hours_max))
                  WHEN mm.delivery_date > l2.day - 7 THEN l2.h END AS hrs_7,
-           CASE WHEN greatest(l2.g30[1], tx.x30_hours_max) IS NOT NULL
-                 THEN feat_nonneg(l2.h - greatest(l2.g30[1], tx.x30_hours_max))
+           CASE WHEN greatest(p30.h, tx.x30_hours_max) IS NOT NULL
+                 THEN feat_nonneg(l2.h - greatest(p30.h, tx.x30_hours_max))
                  WHEN mm.delivery_date > l2.day - 30 THEN l2.h END AS hrs_30,
-           CASE WHEN greatest(l2.g90[1], tx.x90_hours_max) IS NOT NULL
-                 THEN feat_nonneg(l2.h - greatest(l2.g90[1], tx.x90_hours_max))
+           CASE WHEN greatest(h90.h, tx.x90_hours_max) IS NOT NULL
+                 THEN feat_nonneg(l2.h - greatest(h90.h, tx.x90_hours_max))
                  WHEN mm.delivery_date > l2.day - 90 THEN l2.h END AS hrs_90,
-           CASE WHEN greatest(l2.g7[2], tx.x7_idle_max) IS NOT NULL
-                 THEN feat_nonneg(l2.idl - greatest(l2.g7[2], tx.x7_idle_max))
+           CASE WHEN greatest(p7.idl, tx.x7_idle_max) IS NOT NULL
+                 THEN feat_nonneg(l2.idl - greatest(p7.idl, tx.x7_idle_max))
                  WHEN mm.delivery_date > l2.day - 7 THEN l2.idl END AS idle_7,
-           CASE WHEN greatest(l2.g30[2], tx.x30_idle_max) IS NOT NULL
-                 THEN feat_nonneg(l2.idl - greatest(l2.g30[2], tx.x30_idle_max))
+           CASE WHEN greatest(p30.idl, tx.x30_idle_max) IS NOT NULL
+                 THEN feat_nonneg(l2.idl - greatest(p30.idl, tx.x30_idle_max))
                  WHEN mm.delivery_date > l2.day - 30 THEN l2.idl END AS idle_30,
-           CASE WHEN greatest(l2.g30[3], tx.x30_fuel_max) IS NOT NULL
-                 THEN feat_nonneg(l2.fu - greatest(l2.g30[3], tx.x30_fuel_max))
+           CASE WHEN greatest(p30.fu, tx.x30_fuel_max) IS NOT NULL
+                 THEN feat_nonneg(l2.fu - greatest(p30.fu, tx.x30_fuel_max))
                  WHEN mm.delivery_date > l2.day - 30 THEN l2.fu END AS fuel_30,
-           (l2.c_n - l2.g7[3] - coalesce(tx.x7_n, 0)) AS n_7,
-           (l2.c_coolant_n - l2.g7[4] - coalesce(tx.x7_coolant_n, 0)) AS coolant_n_7,
-           (l2.c_coolant_hot - l2.g7[5] - coalesce(tx.x7_coolant_hot, 0)) AS coolant_hot_7,
-           (l2.c_coolant_sy - l2.g7[6] - coalesce(tx.x7_coolant_sy, 0)) AS coolant_sy_7,
-           (l2.c_hyd_n - l2.g7[7] - coalesce(tx.x7_hyd_n, 0)) AS hyd_n_7,
-           (l2.c_hyd_hot - l2.g7[8] - coalesce(tx.x7_hyd_hot, 0)) AS hyd_hot_7,
-           (l2.c_hyd_sy - l2.g7[9] - coalesce(tx.x7_hyd_sy, 0)) AS hyd_sy_7,
-           (l2.c_load_n - l2.g7[12] - coalesce(tx.x7_load_n, 0)) AS load_n_7,
-           (l2.c_load_sy - l2.g7[13] - coalesce(tx.x7_load_sy, 0)) AS load_sy_7,
-           (l2.c_coolant_n - l2.g30[4] - coalesce(tx.x30_coolant_n, 0)) AS coolant_n_30,
-           (l2.c_coolant_hot - l2.g30[5] - coalesce(tx.x30_coolant_hot, 0)) AS coolant_hot_30,
-           (l2.c_coolant_sy - l2.g30[6] - coalesce(tx.x30_coolant_sy, 0)) AS coolant_sy_30,
-           (l2.c_hyd_n - l2.g30[10] - coalesce(tx.x30_hyd_n, 0)) AS hyd_n_30,
-           (l2.c_hyd_hot - l2.g30[11] - coalesce(tx.x30_hyd_hot, 0)) AS hyd_hot_30,
-           (l2.c_hyd_sy - l2.g30[12] - coalesce(tx.x30_hyd_sy, 0)) AS hyd_sy_30,
-           (l2.c_load_n - l2.g30[21] - coalesce(tx.x30_load_n, 0)) AS load_n_30,
-           (l2.c_load_sy - l2.g30[22] - coalesce(tx.x30_load_sy, 0)) AS load_sy_30,
-           (l2.c_press_n - l2.g7[10] - coalesce(tx.x7_press_n, 0)) AS press_n_7,
-           (l2.c_press_sy - l2.g7[11] - coalesce(tx.x7_press_sy, 0)) AS press_sy_7,
-           feat_slope((l2.c_coolant_n - l2.g30[4] - coalesce(tx.x30_coolant_n, 0)), (l2.c_coolant_sx - l2.g30[7] - coalesce(tx.x30_coolant_sx, 0)),
-                      (l2.c_coolant_sxx - l2.g30[8] - coalesce(tx.x30_coolant_sxx, 0)), (l2.c_coolant_sy - l2.g30[6] - coalesce(tx.x30_coolant_sy, 0)),
-                      (l2.c_coolant_sxy - l2.g30[9] - coalesce(tx.x30_coolant_sxy, 0))) AS coolant_slope_30,
-           feat_slope((l2.c_hyd_n - l2.g14[1] - coalesce(tx.x14_hyd_n, 0)), (l2.c_hyd_sx - l2.g14[3] - coalesce(tx.x14_hyd_sx, 0)),
-                      (l2.c_hyd_sxx - l2.g14[4] - coalesce(tx.x14_hyd_sxx, 0)), (l2.c_hyd_sy - l2.g14[2] - coalesce(tx.x14_hyd_sy, 0)),
-                      (l2.c_hyd_sxy - l2.g14[5] - coalesce(tx.x14_hyd_sxy, 0))) AS hyd_slope_14,
-           feat_slope((l2.c_hyd_n - l2.g30[10] - coalesce(tx.x30_hyd_n, 0)), (l2.c_hyd_sx - l2.g30[13] - coalesce(tx.x30_hyd_sx, 0)),
-                      (l2.c_hyd_sxx - l2.g30[14] - coalesce(tx.x30_hyd_sxx, 0)), (l2.c_hyd_sy - l2.g30[12] - coalesce(tx.x30_hyd_sy, 0)),
-                      (l2.c_hyd_sxy - l2.g30[15] - coalesce(tx.x30_hyd_sxy, 0))) AS hyd_slope_30,
-           feat_slope((l2.c_press_n - l2.g14[6] - coalesce(tx.x14_press_n, 0)), (l2.c_press_sx - l2.g14[8] - coalesce(tx.x14_press_sx, 0)),
-                      (l2.c_press_sxx - l2.g14[9] - coalesce(tx.x14_press_sxx, 0)), (l2.c_press_sy - l2.g14[7] - coalesce(tx.x14_press_sy, 0)),
-                      (l2.c_press_sxy - l2.g14[10] - coalesce(tx.x14_press_sxy, 0))) AS press_slope_14,
-           feat_slope((l2.c_press_n - l2.g30[16] - coalesce(tx.x30_press_n, 0)), (l2.c_press_sx - l2.g30[18] - coalesce(tx.x30_press_sx, 0)),
-                      (l2.c_press_sxx - l2.g30[19] - coalesce(tx.x30_press_sxx, 0)), (l2.c_press_sy - l2.g30[17] - coalesce(tx.x30_press_sy, 0)),
-                      (l2.c_press_sxy - l2.g30[20] - coalesce(tx.x30_press_sxy, 0))) AS press_slope_30,
-           (l2.c_fa - l2.g1[2] - coalesce(fx.y1_fa, 0)) AS fa_1,
-           (l2.c_fa - l2.g7[14] - coalesce(fx.y7_fa, 0)) AS fa_7,
-           (l2.c_fa - l2.g30[23] - coalesce(fx.y30_fa, 0)) AS fa_30,
-           (l2.c_f_engine - l2.g7[16] - coalesce(fx.y7_f_engine, 0)) AS f_engine_7,
-           (l2.c_f_engine - l2.g30[24] - coalesce(fx.y30_f_engine, 0)) AS f_engine_30,
-           (l2.c_f_hydraulic_pump - l2.g7[17] - coalesce(fx.y7_f_hydraulic_pump, 0)) AS f_hydraulic_pump_7,
-           (l2.c_f_hydraulic_pump - l2.g30[25] - coalesce(fx.y30_f_hydraulic_pump, 0)) AS f_hydraulic_pump_30,
-           (l2.c_f_main_valve - l2.g7[18] - coalesce(fx.y7_f_main_valve, 0)) AS f_main_valve_7,
-           (l2.c_f_main_valve - l2.g30[26] - coalesce(fx.y30_f_main_valve, 0)) AS f_main_valve_30,
-           (l2.c_f_swing - l2.g7[19] - coalesce(fx.y7_f_swing, 0)) AS f_swing_7,
-           (l2.c_f_swing - l2.g30[27] - coalesce(fx.y30_f_swing, 0)) AS f_swing_30,
-           (l2.c_f_travel_drive - l2.g7[20] - coalesce(fx.y7_f_travel_drive, 0)) AS f_travel_drive_7,
-           (l2.c_f_travel_drive - l2.g30[28] - coalesce(fx.y30_f_travel_drive, 0)) AS f_travel_drive_30,
-           (l2.c_f_undercarriage - l2.g7[21] - coalesce(fx.y7_f_undercarriage, 0)) AS f_undercarriage_7,
-           (l2.c_f_undercarriage - l2.g30[29] - coalesce(fx.y30_f_undercarriage, 0)) AS f_undercarriage_30,
-           (l2.c_f_cooling - l2.g7[22] - coalesce(fx.y7_f_cooling, 0)) AS f_cooling_7,
-           (l2.c_f_cooling - l2.g30[30] - coalesce(fx.y30_f_cooling, 0)) AS f_cooling_30,
-           (l2.c_f_electrical - l2.g7[23] - coalesce(fx.y7_f_electrical, 0)) AS f_electrical_7,
-           (l2.c_f_electrical - l2.g30[31] - coalesce(fx.y30_f_electrical, 0)) AS f_electrical_30,
-           (l2.c_new - l2.g7[15]) AS new_7,
+           (l2.c_n - p7.c_n - coalesce(tx.x7_n, 0)) AS n_7,
+           (l2.c_coolant_n - p7.c_coolant_n - coalesce(tx.x7_coolant_n, 0)) AS coolant_n_7,
+           (l2.c_coolant_hot - p7.c_coolant_hot - coalesce(tx.x7_coolant_hot, 0)) AS coolant_hot_7,
+           (l2.c_coolant_sy - p7.c_coolant_sy - coalesce(tx.x7_coolant_sy, 0)) AS coolant_sy_7,
+           (l2.c_hyd_n - p7.c_hyd_n - coalesce(tx.x7_hyd_n, 0)) AS hyd_n_7,
+           (l2.c_hyd_hot - p7.c_hyd_hot - coalesce(tx.x7_hyd_hot, 0)) AS hyd_hot_7,
+           (l2.c_hyd_sy - p7.c_hyd_sy - coalesce(tx.x7_hyd_sy, 0)) AS hyd_sy_7,
+           (l2.c_load_n - p7.c_load_n - coalesce(tx.x7_load_n, 0)) AS load_n_7,
+           (l2.c_load_sy - p7.c_load_sy - coalesce(tx.x7_load_sy, 0)) AS load_sy_7,
+           (l2.c_coolant_n - p30.c_coolant_n - coalesce(tx.x30_coolant_n, 0)) AS coolant_n_30,
+           (l2.c_coolant_hot - p30.c_coolant_hot - coalesce(tx.x30_coolant_hot, 0)) AS coolant_hot_30,
+           (l2.c_coolant_sy - p30.c_coolant_sy - coalesce(tx.x30_coolant_sy, 0)) AS coolant_sy_30,
+           (l2.c_hyd_n - p30.c_hyd_n - coalesce(tx.x30_hyd_n, 0)) AS hyd_n_30,
+           (l2.c_hyd_hot - p30.c_hyd_hot - coalesce(tx.x30_hyd_hot, 0)) AS hyd_hot_30,
+           (l2.c_hyd_sy - p30.c_hyd_sy - coalesce(tx.x30_hyd_sy, 0)) AS hyd_sy_30,
+           (l2.c_load_n - p30.c_load_n - coalesce(tx.x30_load_n, 0)) AS load_n_30,
+           (l2.c_load_sy - p30.c_load_sy - coalesce(tx.x30_load_sy, 0)) AS load_sy_30,
+           (l2.c_press_n - p7.c_press_n - coalesce(tx.x7_press_n, 0)) AS press_n_7,
+           (l2.c_press_sy - p7.c_press_sy - coalesce(tx.x7_press_sy, 0)) AS press_sy_7,
+           feat_slope((l2.c_coolant_n - p30.c_coolant_n - coalesce(tx.x30_coolant_n, 0)), (l2.c_coolant_sx - p30.c_coolant_sx - coalesce(tx.x30_coolant_sx, 0)),
+                      (l2.c_coolant_sxx - p30.c_coolant_sxx - coalesce(tx.x30_coolant_sxx, 0)), (l2.c_coolant_sy - p30.c_coolant_sy - coalesce(tx.x30_coolant_sy, 0)),
+                      (l2.c_coolant_sxy - p30.c_coolant_sxy - coalesce(tx.x30_coolant_sxy, 0))) AS coolant_slope_30,
+           feat_slope((l2.c_hyd_n - p14.c_hyd_n - coalesce(tx.x14_hyd_n, 0)), (l2.c_hyd_sx - p14.c_hyd_sx - coalesce(tx.x14_hyd_sx, 0)),
+                      (l2.c_hyd_sxx - p14.c_hyd_sxx - coalesce(tx.x14_hyd_sxx, 0)), (l2.c_hyd_sy - p14.c_hyd_sy - coalesce(tx.x14_hyd_sy, 0)),
+                      (l2.c_hyd_sxy - p14.c_hyd_sxy - coalesce(tx.x14_hyd_sxy, 0))) AS hyd_slope_14,
+           feat_slope((l2.c_hyd_n - p30.c_hyd_n - coalesce(tx.x30_hyd_n, 0)), (l2.c_hyd_sx - p30.c_hyd_sx - coalesce(tx.x30_hyd_sx, 0)),
+                      (l2.c_hyd_sxx - p30.c_hyd_sxx - coalesce(tx.x30_hyd_sxx, 0)), (l2.c_hyd_sy - p30.c_hyd_sy - coalesce(tx.x30_hyd_sy, 0)),
+                      (l2.c_hyd_sxy - p30.c_hyd_sxy - coalesce(tx.x30_hyd_sxy, 0))) AS hyd_slope_30,
+           feat_slope((l2.c_press_n - p14.c_press_n - coalesce(tx.x14_press_n, 0)), (l2.c_press_sx - p14.c_press_sx - coalesce(tx.x14_press_sx, 0)),
+                      (l2.c_press_sxx - p14.c_press_sxx - coalesce(tx.x14_press_sxx, 0)), (l2.c_press_sy - p14.c_press_sy - coalesce(tx.x14_press_sy, 0)),
+                      (l2.c_press_sxy - p14.c_press_sxy - coalesce(tx.x14_press_sxy, 0))) AS press_slope_14,
+           feat_slope((l2.c_press_n - p30.c_press_n - coalesce(tx.x30_press_n, 0)), (l2.c_press_sx - p30.c_press_sx - coalesce(tx.x30_press_sx, 0)),
+                      (l2.c_press_sxx - p30.c_press_sxx - coalesce(tx.x30_press_sxx, 0)), (l2.c_press_sy - p30.c_press_sy - coalesce(tx.x30_press_sy, 0)),
+                      (l2.c_press_sxy - p30.c_press_sxy - coalesce(tx.x30_press_sxy, 0))) AS press_slope_30,
+           (l2.c_fa - p1.c_fa - coalesce(fx.y1_fa, 0)) AS fa_1,
+           (l2.c_fa - p7.c_fa - coalesce(fx.y7_fa, 0)) AS fa_7,
+           (l2.c_fa - p30.c_fa - coalesce(fx.y30_fa, 0)) AS fa_30,
+           (l2.c_f_engine - p7.c_f_engine - coalesce(fx.y7_f_engine, 0)) AS f_engine_7,
+           (l2.c_f_engine - p30.c_f_engine - coalesce(fx.y30_f_engine, 0)) AS f_engine_30,
+           (l2.c_f_hydraulic_pump - p7.c_f_hydraulic_pump - coalesce(fx.y7_f_hydraulic_pump, 0)) AS f_hydraulic_pump_7,
+           (l2.c_f_hydraulic_pump - p30.c_f_hydraulic_pump - coalesce(fx.y30_f_hydraulic_pump, 0)) AS f_hydraulic_pump_30,
+           (l2.c_f_main_valve - p7.c_f_main_valve - coalesce(fx.y7_f_main_valve, 0)) AS f_main_valve_7,
+           (l2.c_f_main_valve - p30.c_f_main_valve - coalesce(fx.y30_f_main_valve, 0)) AS f_main_valve_30,
+           (l2.c_f_swing - p7.c_f_swing - coalesce(fx.y7_f_swing, 0)) AS f_swing_7,
+           (l2.c_f_swing - p30.c_f_swing - coalesce(fx.y30_f_swing, 0)) AS f_swing_30,
+           (l2.c_f_travel_drive - p7.c_f_travel_drive - coalesce(fx.y7_f_travel_drive, 0)) AS f_travel_drive_7,
+           (l2.c_f_travel_drive - p30.c_f_travel_drive - coalesce(fx.y30_f_travel_drive, 0)) AS f_travel_drive_30,
+           (l2.c_f_undercarriage - p7.c_f_undercarriage - coalesce(fx.y7_f_undercarriage, 0)) AS f_undercarriage_7,
+           (l2.c_f_undercarriage - p30.c_f_undercarriage - coalesce(fx.y30_f_undercarriage, 0)) AS f_undercarriage_30,
+           (l2.c_f_cooling - p7.c_f_cooling - coalesce(fx.y7_f_cooling, 0)) AS f_cooling_7,
+           (l2.c_f_cooling - p30.c_f_cooling - coalesce(fx.y30_f_cooling, 0)) AS f_cooling_30,
+           (l2.c_f_electrical - p7.c_f_electrical - coalesce(fx.y7_f_electrical, 0)) AS f_electrical_7,
+           (l2.c_f_electrical - p30.c_f_electrical - coalesce(fx.y30_f_electrical, 0)) AS f_electrical_30,
+           (l2.c_new - p7.c_new) AS new_7,
            coalesce(cd.codes, 0) AS codes_7,
            coalesce(cd.high_oc, 0) AS high_oc_7,
            coalesce(bd.b_all, 0) AS b_all,
@@ -669,100 +827,18 @@ FROM (
            coalesce(bd.b_cooling, 0) AS b_cooling,
            coalesce(bd.b_electrical, 0) AS b_electrical,
            (l2.first_day IS NOT NULL AND l2.first_day <= mm.delivery_date + 30) AS from_new
-    FROM (
-        SELECT l1.*,
-               lag(ARRAY[h, c_fa]::float8[], 1) OVER w AS g1,
-               lag(ARRAY[h, idl, c_n, c_coolant_n, c_coolant_hot, c_coolant_sy, c_hyd_n, c_hyd_hot, c_hyd_sy, c_press_n, c_press_sy, c_load_n, c_load_sy, c_fa, c_new, c_f_engine, c_f_hydraulic_pump, c_f_main_valve, c_f_swing, c_f_travel_drive, c_f_undercarriage, c_f_cooling, c_f_electrical]::float8[], 7) OVER w AS g7,
-               lag(ARRAY[c_hyd_n, c_hyd_sy, c_hyd_sx, c_hyd_sxx, c_hyd_sxy, c_press_n, c_press_sy, c_press_sx, c_press_sxx, c_press_sxy]::float8[], 14) OVER w AS g14,
-               lag(ARRAY[h, idl, fu, c_coolant_n, c_coolant_hot, c_coolant_sy, c_coolant_sx, c_coolant_sxx, c_coolant_sxy, c_hyd_n, c_hyd_hot, c_hyd_sy, c_hyd_sx, c_hyd_sxx, c_hyd_sxy, c_press_n, c_press_sy, c_press_sx, c_press_sxx, c_press_sxy, c_load_n, c_load_sy, c_fa, c_f_engine, c_f_hydraulic_pump, c_f_main_valve, c_f_swing, c_f_travel_drive, c_f_undercarriage, c_f_cooling, c_f_electrical]::float8[], 30) OVER w AS g30,
-               lag(ARRAY[h]::float8[], 90) OVER w AS g90
-        FROM (
-            SELECT m.mi, %(g0)s + g.i AS day, g.i,
-                   max(t.hours_max) OVER run AS h,
-                   max(t.idle_max) OVER run AS idl,
-                   max(t.fuel_max) OVER run AS fu,
-                   max(t.last_day) OVER run AS last_day,
-                   min(t.first_day) OVER run AS first_day,
-                   coalesce(sum(t.n) OVER run, 0) AS c_n,
-                   coalesce(sum(t.coolant_n) OVER run, 0) AS c_coolant_n,
-                   coalesce(sum(t.coolant_hot) OVER run, 0) AS c_coolant_hot,
-                   coalesce(sum(t.coolant_sx) OVER run, 0) AS c_coolant_sx,
-                   coalesce(sum(t.coolant_sxx) OVER run, 0) AS c_coolant_sxx,
-                   coalesce(sum(t.coolant_sy) OVER run, 0) AS c_coolant_sy,
-                   coalesce(sum(t.coolant_sxy) OVER run, 0) AS c_coolant_sxy,
-                   coalesce(sum(t.hyd_n) OVER run, 0) AS c_hyd_n,
-                   coalesce(sum(t.hyd_hot) OVER run, 0) AS c_hyd_hot,
-                   coalesce(sum(t.hyd_sx) OVER run, 0) AS c_hyd_sx,
-                   coalesce(sum(t.hyd_sxx) OVER run, 0) AS c_hyd_sxx,
-                   coalesce(sum(t.hyd_sy) OVER run, 0) AS c_hyd_sy,
-                   coalesce(sum(t.hyd_sxy) OVER run, 0) AS c_hyd_sxy,
-                   coalesce(sum(t.press_n) OVER run, 0) AS c_press_n,
-                   coalesce(sum(t.press_sx) OVER run, 0) AS c_press_sx,
-                   coalesce(sum(t.press_sxx) OVER run, 0) AS c_press_sxx,
-                   coalesce(sum(t.press_sy) OVER run, 0) AS c_press_sy,
-                   coalesce(sum(t.press_sxy) OVER run, 0) AS c_press_sxy,
-                   coalesce(sum(t.load_n) OVER run, 0) AS c_load_n,
-                   coalesce(sum(t.load_sy) OVER run, 0) AS c_load_sy,
-                   coalesce(sum(f.fa) OVER run, 0) AS c_fa,
-                   coalesce(sum(f.f_engine) OVER run, 0) AS c_f_engine,
-                   coalesce(sum(f.f_hydraulic_pump) OVER run, 0) AS c_f_hydraulic_pump,
-                   coalesce(sum(f.f_main_valve) OVER run, 0) AS c_f_main_valve,
-                   coalesce(sum(f.f_swing) OVER run, 0) AS c_f_swing,
-                   coalesce(sum(f.f_travel_drive) OVER run, 0) AS c_f_travel_drive,
-                   coalesce(sum(f.f_undercarriage) OVER run, 0) AS c_f_undercarriage,
-                   coalesce(sum(f.f_cooling) OVER run, 0) AS c_f_cooling,
-                   coalesce(sum(f.f_electrical) OVER run, 0) AS c_f_electrical,
-                   coalesce(sum(nc.n) OVER run, 0) AS c_new,
-                   max(s.s_any) OVER run AS s_any,
-                   max(s.r_any) OVER run AS r_any,
-                   max(s.s_engine) OVER run AS s_engine,
-                   max(s.s_hydraulic_pump) OVER run AS s_hydraulic_pump,
-                   max(s.s_main_valve) OVER run AS s_main_valve,
-                   max(s.s_swing) OVER run AS s_swing,
-                   max(s.s_travel_drive) OVER run AS s_travel_drive,
-                   max(s.s_undercarriage) OVER run AS s_undercarriage,
-                   max(s.s_cooling) OVER run AS s_cooling,
-                   max(s.s_electrical) OVER run AS s_electrical,
-                   max(s.r_engine) OVER run AS r_engine,
-                   max(s.r_hydraulic_pump) OVER run AS r_hydraulic_pump,
-                   max(s.r_main_valve) OVER run AS r_main_valve,
-                   max(s.r_swing) OVER run AS r_swing,
-                   max(s.r_travel_drive) OVER run AS r_travel_drive,
-                   max(s.r_undercarriage) OVER run AS r_undercarriage,
-                   max(s.r_cooling) OVER run AS r_cooling,
-                   max(s.r_electrical) OVER run AS r_electrical,
-                   max(s.p_engine_oil) OVER run AS p_engine_oil,
-                   max(s.p_engine_oil_filter) OVER run AS p_engine_oil_filter,
-                   max(s.p_fuel_filter) OVER run AS p_fuel_filter,
-                   max(s.p_air_filter) OVER run AS p_air_filter,
-                   max(s.p_hydraulic_return_filter) OVER run AS p_hydraulic_return_filter,
-                   max(s.p_hydraulic_oil) OVER run AS p_hydraulic_oil,
-                   max(s.p_final_drive_oil) OVER run AS p_final_drive_oil,
-                   max(s.p_coolant) OVER run AS p_coolant,
-                   max(s.p_fan_belt) OVER run AS p_fan_belt,
-                   max(s.p_bucket_teeth) OVER run AS p_bucket_teeth,
-                   max(s.p_hydraulic_hose) OVER run AS p_hydraulic_hose,
-                   max(s.p_seal_kit) OVER run AS p_seal_kit,
-                   max(s.p_track_roller) OVER run AS p_track_roller,
-                   max(s.p_track_shoe) OVER run AS p_track_shoe,
-                   max(s.p_battery) OVER run AS p_battery
-            FROM fb_machines m
-            CROSS JOIN generate_series(0, %(d1)s - %(g0)s) AS g(i)
-            LEFT JOIN fb_tel_k t ON t.mi = m.mi AND t.k = %(g0)s + g.i
-            LEFT JOIN fb_fault_k f ON f.mi = m.mi AND f.k = %(g0)s + g.i
-            LEFT JOIN fb_new_codes nc ON nc.mi = m.mi AND nc.k = %(g0)s + g.i
-            LEFT JOIN fb_service_k s ON s.mi = m.mi AND s.k = %(g0)s + g.i
-            WINDOW run AS (PARTITION BY m.mi ORDER BY g.i ROWS UNBOUNDED PRECEDING)
-        ) l1
-        WINDOW w AS (PARTITION BY l1.mi ORDER BY l1.i)
-    ) l2
+    FROM fb_grid l2
+    JOIN fb_grid p1 ON p1.mi = l2.mi AND p1.day = l2.day - 1
+    JOIN fb_grid p7 ON p7.mi = l2.mi AND p7.day = l2.day - 7
+    JOIN fb_grid p14 ON p14.mi = l2.mi AND p14.day = l2.day - 14
+    JOIN fb_grid p30 ON p30.mi = l2.mi AND p30.day = l2.day - 30
+    LEFT JOIN fb_h90 h90 ON h90.mi = l2.mi AND h90.day = l2.day
     JOIN fb_machines mm ON mm.mi = l2.mi
     LEFT JOIN fb_tel_x tx ON tx.mi = l2.mi AND tx.day = l2.day
     LEFT JOIN fb_fault_x fx ON fx.mi = l2.mi AND fx.day = l2.day
     LEFT JOIN fb_codes cd ON cd.mi = l2.mi AND cd.day = l2.day
     LEFT JOIN fb_breakdowns bd ON bd.mi = l2.mi AND bd.day = l2.day
+    -- every join is on (mi, day), so one sort order serves them all
     WHERE l2.day >= %(d0)s AND l2.day >= mm.delivery_date
-    -- OFFSET 0 keeps this level a separate step: each quantity is computed once per row
-    -- instead of being pasted into every feature that uses it.
-    OFFSET 0
+
 ) l3

@@ -50,8 +50,8 @@ USING feat_changed_fault_days c
 WHERE f.machine_id = c.machine_id AND f.day = c.day;
 
 -- name: telemetry_cells
--- Aggregate raw readings into cells: all readings, or with {changed_t}/{changed_r} joins
--- those of the changed machine-days. x is days since 2020-01-01 UTC (slopes are per day).
+-- Aggregate raw readings into cells: all readings, or ({telemetry_t}, {telemetry_r}) those of
+-- the changed machine-days, probed day by day through the (machine_id, ts) index. x is days since 2020-01-01 UTC (slopes are per day).
 -- %(reset_machines)s lists the machines with meter resets.
 SELECT machine_id, day, known_day,
        count(*) AS n,
@@ -86,8 +86,7 @@ FROM (
            t.hydraulic_oil_temp_c::float8 AS hyd,
            t.hydraulic_pressure_bar::float8 AS press,
            t.engine_load_pct::float8 AS load
-    FROM telemetry t
-    {changed_t}
+    FROM {telemetry_t}
     WHERE NOT (t.machine_id = ANY(%(reset_machines)s::text[]))
     UNION ALL
     -- The few with resets: ingest's monotonic hours (telemetry_hours), and idle and fuel
@@ -103,8 +102,7 @@ FROM (
            r.hydraulic_oil_temp_c::float8,
            r.hydraulic_pressure_bar::float8,
            r.engine_load_pct::float8
-    FROM telemetry_hours r
-    {changed_r}
+    FROM {telemetry_r}
     LEFT JOIN (
         SELECT machine_id,
                ts AS valid_from,
@@ -131,7 +129,7 @@ FROM (
 GROUP BY machine_id, day, known_day
 
 -- name: insert_fault_cells
--- Aggregate raw fault codes into cells; {source} as above.
+-- Aggregate raw fault codes into cells; {source}: all codes or those of changed days.
 INSERT INTO feat_fault_daily
 SELECT r.machine_id,
        (r.ts AT TIME ZONE %(tz)s)::date,
