@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 import pandas as pd
 import psycopg
@@ -29,7 +29,7 @@ from fleetcare import db
 
 DEFAULT_HORIZON_D = 30
 
-Days = date | tuple[date, date] | Sequence[date] | pd.DatetimeIndex | None
+Days: TypeAlias = "date | tuple[date, date] | Sequence[date] | pd.DatetimeIndex | None"
 
 
 def _days(conn: psycopg.Connection,
@@ -117,12 +117,12 @@ def load_features(conn_or_url: psycopg.Connection | str, machines: Iterable[str]
     daily = sql.SQL(", ").join(sql.SQL("f.{}").format(sql.Identifier(c)) for c in DAILY_COLUMNS)
     if horizon:
         one = queries.get("frame.sql", "label_column")
-        labels_sql = sql.SQL("").join(
+        labels_sql: sql.Composable = sql.SQL("").join(
             sql.SQL(",\n       {} AS {}").format(
                 sql.SQL(one).format(component=sql.Literal(c)), sql.Identifier(label_column(c)))
             for c in cat.COMPONENTS
         )
-        join_sql = sql.SQL(queries.get("frame.sql", "label_join"))
+        join_sql: sql.Composable = sql.SQL(queries.get("frame.sql", "label_join"))  # type: ignore[arg-type]
     else:
         labels_sql = sql.SQL("")
         join_sql = sql.SQL("")

@@ -85,7 +85,11 @@ SELECT min(day), max(day) FROM features_daily
 WITH fitted AS (
     SELECT s.machine_id, p->>'part' AS part, s.ts
     FROM service_records s
+    JOIN machines mm ON mm.machine_id = s.machine_id
     CROSS JOIN LATERAL jsonb_array_elements(s.parts) AS p
+    -- wear parts of the machine's product line only (repair parts have no life to model)
+    JOIN feat_line_items li ON li.product_line = mm.product_line AND li.kind = 'part'
+                           AND li.item = p->>'part'
     WHERE (s.ts AT TIME ZONE %(tz)s)::date <= %(known_until)s
       AND (%(machines)s::text[] IS NULL OR s.machine_id = ANY(%(machines)s::text[]))
 ),
