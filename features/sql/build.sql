@@ -15,6 +15,9 @@
 -- idle, fuel) use running maxima the same way. Nothing here reads stored feature rows, so a
 -- chunk depends only on raw data: incremental runs, backfills and rebuilds agree.
 --
+-- Slopes come from differences of running sums, whose float rounding depends on where a
+-- chunk starts; they are stored rounded to 1e-4 per day so chunking cannot show in them.
+--
 -- The file was generated once from fleetcare/catalogue.py's components and wear parts;
 -- tests/test_features_catalog.py checks it still matches the catalogue.
 
@@ -529,15 +532,15 @@ SELECT l3.day, l3.machine_id, %(now)s AS as_of_now,
        (l3.coolant_sy_7 / nullif(l3.coolant_n_7, 0))::real AS coolant_mean_7d,  -- [°C] mean coolant temperature over 7 days
        feat_share(l3.coolant_hot_7, l3.coolant_n_7)::real AS coolant_hot_share_7d,  -- [share] share of readings with coolant at or above the hot threshold, 7 days
        feat_share(l3.coolant_hot_30, l3.coolant_n_30)::real AS coolant_hot_share_30d,  -- [share] share of readings with coolant at or above the hot threshold, 30 days
-       l3.coolant_slope_30::real AS coolant_slope_30d,  -- [°C/d] trend of coolant temperature over 30 days (least squares)
+       round(l3.coolant_slope_30::numeric, 4)::real AS coolant_slope_30d,  -- [°C/d] trend of coolant temperature over 30 days (least squares)
        (l3.hyd_sy_7 / nullif(l3.hyd_n_7, 0))::real AS hyd_oil_temp_mean_7d,  -- [°C] mean hydraulic oil temperature over 7 days
        feat_share(l3.hyd_hot_7, l3.hyd_n_7)::real AS hyd_oil_hot_share_7d,  -- [share] share of readings with hydraulic oil at or above the hot threshold, 7 days
        feat_share(l3.hyd_hot_30, l3.hyd_n_30)::real AS hyd_oil_hot_share_30d,  -- [share] share of readings with hydraulic oil at or above the hot threshold, 30 days
-       l3.hyd_slope_14::real AS hyd_oil_temp_slope_14d,  -- [°C/d] trend of hydraulic oil temperature over 14 days (least squares)
-       l3.hyd_slope_30::real AS hyd_oil_temp_slope_30d,  -- [°C/d] trend of hydraulic oil temperature over 30 days (least squares)
+       round(l3.hyd_slope_14::numeric, 4)::real AS hyd_oil_temp_slope_14d,  -- [°C/d] trend of hydraulic oil temperature over 14 days (least squares)
+       round(l3.hyd_slope_30::numeric, 4)::real AS hyd_oil_temp_slope_30d,  -- [°C/d] trend of hydraulic oil temperature over 30 days (least squares)
        (l3.press_sy_7 / nullif(l3.press_n_7, 0))::real AS hyd_pressure_mean_7d,  -- [bar] mean hydraulic pressure over 7 days
-       l3.press_slope_14::real AS hyd_pressure_slope_14d,  -- [bar/d] trend of hydraulic pressure over 14 days (least squares)
-       l3.press_slope_30::real AS hyd_pressure_slope_30d,  -- [bar/d] trend of hydraulic pressure over 30 days (least squares)
+       round(l3.press_slope_14::numeric, 4)::real AS hyd_pressure_slope_14d,  -- [bar/d] trend of hydraulic pressure over 14 days (least squares)
+       round(l3.press_slope_30::numeric, 4)::real AS hyd_pressure_slope_30d,  -- [bar/d] trend of hydraulic pressure over 30 days (least squares)
        l3.fa_1::integer AS faults_all_1d,  -- [count] active fault code reports on the day, all components
        l3.fa_7::integer AS faults_all_7d,  -- [count] active fault code reports in 7 days, all components
        l3.fa_30::integer AS faults_all_30d,  -- [count] active fault code reports in 30 days, all components
