@@ -293,9 +293,10 @@ def _visit_table(rows: list[dict[str, Any]]) -> None:
         acc[0] += 1
         acc[1] += r["value_cny"]
         acc[2] += r["avoided_cny"]
-    click.echo(f"  {'station':<10} {'visits':>6} {'value CNY':>14} {'avoided CNY':>14}")
+    w = max([len("station"), *(len(k) for k in per)])
+    click.echo(f"  {'station':<{w}} {'visits':>6} {'value CNY':>14} {'avoided CNY':>14}")
     for sid, (n, value, avoided) in sorted(per.items()):
-        click.echo(f"  {sid:<10} {int(n):>6} {value:>14,.0f} {avoided:>14,.0f}")
+        click.echo(f"  {sid:<{w}} {int(n):>6} {value:>14,.0f} {avoided:>14,.0f}")
 
 
 def _parts_table(rows: list[dict[str, Any]]) -> None:
@@ -307,6 +308,7 @@ def _parts_table(rows: list[dict[str, Any]]) -> None:
         acc[0] += 1 if r["order_qty"] else 0
         acc[1] += r["order_value_cny"]
         acc[2] += 1 if r["late"] and r["order_qty"] else 0
-    click.echo(f"  {'station':<10} {'orders':>6} {'order value CNY':>16} {'late':>5}")
+    w = max([len("station"), *(len(k) for k in per)])
+    click.echo(f"  {'station':<{w}} {'orders':>6} {'order value CNY':>16} {'late':>5}")
     for sid, (n, value, late) in sorted(per.items()):
-        click.echo(f"  {sid:<10} {int(n):>6} {value:>16,.0f} {int(late):>5}")
+        click.echo(f"  {sid:<{w}} {int(n):>6} {value:>16,.0f} {int(late):>5}")

@@ -49,9 +49,11 @@ def demo_lines(result: dict[str, Any]) -> list[str]:
         f"parts plan {p['plan_id']}: {p.get('order_lines', 0)} order lines, "
         f"{p.get('order_value_cny', 0):,.0f} CNY to order, "
         f"{p.get('late_lines', 0)} late (expedite)",
-        f"{'station':<10} {'visits':>6} {'avoided CNY':>14} {'parts to order CNY':>19}",
     ]
+    width = max([len("station"), *(len(k) for k in result["stations"])])
+    lines.append(f"{'station':<{width}} {'visits':>6} {'avoided CNY':>14} "
+                 f"{'parts to order CNY':>19}")
     for sid, s in sorted(result["stations"].items()):
-        lines.append(f"{sid:<10} {int(s['visits']):>6} {s['avoided_cny']:>14,.0f} "
+        lines.append(f"{sid:<{width}} {int(s['visits']):>6} {s['avoided_cny']:>14,.0f} "
                      f"{s['parts_order_cny']:>19,.0f}")
     return lines

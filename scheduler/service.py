@@ -84,9 +84,13 @@ def propose_parts_plan(url: str, *, today: date, lookahead_days: int | None = No
     inputs = load_inputs(url, today, station)
     with connect(url) as conn:
         stock = store.load_stock(conn)
-        visit_plan = store.latest_plan_id(conn, "visits", covering=today)
-        visits = store.visits_from_rows(store.read_visits(conn, visit_plan, station)) \
-            if visit_plan else []
+        visits = []
+        visit_plans: dict[str, int] = {}
+        for st in inputs.stations:
+            plan_id = store.latest_plan_id(conn, "visits", covering=today, station=st.station_id)
+            if plan_id is not None:
+                visit_plans[st.station_id] = plan_id
+                visits += store.visits_from_rows(store.read_visits(conn, plan_id, st.station_id))
         history: dict[tuple[str, str], int] = {}
         for st in inputs.stations:
             season = next_peak(inputs.peaks.get(st.region_id, ()), today)
@@ -99,7 +103,9 @@ def propose_parts_plan(url: str, *, today: date, lookahead_days: int | None = No
     plan = plan_parts(inputs.stations, inputs.machines, today, policy=policy, peaks=inputs.peaks,
                       stock=stock, visits=visits, history=history,
                       lookahead_days=lookahead_days)
-    params = {"lookahead_days": lookahead_days, "station": station, "visit_plan": visit_plan,
+    plans_used = sorted(set(visit_plans.values()))
+    params = {"lookahead_days": lookahead_days, "station": station,
+              "visit_plan": plans_used[0] if len(plans_used) == 1 else plans_used or None,
               "scored_on": inputs.scored_on.isoformat() if inputs.scored_on else None}
     if not plan.lines:
         return {"plan_id": None, "lines": 0, "stations_skipped": len(plan.stations_skipped)}

@@ -240,15 +240,21 @@ def read_plan(conn: psycopg.Connection, plan_id: int) -> dict[str, Any] | None:
     return _jsonable(row) if row else None
 
 
-def latest_plan_id(conn: psycopg.Connection, kind: str, covering: date | None = None
-                   ) -> int | None:
-    """The newest non-rejected plan of a kind (whose window contains `covering`)."""
+def latest_plan_id(conn: psycopg.Connection, kind: str, covering: date | None = None,
+                   station: str | None = None) -> int | None:
+    """The newest non-rejected plan of a kind (whose window contains `covering`).
+
+    With `station`: the newest plan made for all stations or for that one station, so a
+    plan proposed for one station does not hide the others' plans.
+    """
     row = conn.execute(
         """SELECT plan_id FROM plans
             WHERE kind = %(kind)s AND status <> 'rejected'
               AND (%(day)s::date IS NULL OR %(day)s BETWEEN window_start AND window_end)
+              AND (%(station)s::text IS NULL OR params->>'station' IS NULL
+                   OR params->>'station' = %(station)s)
             ORDER BY created_at DESC, plan_id DESC LIMIT 1""",
-        {"kind": kind, "day": covering}).fetchone()
+        {"kind": kind, "day": covering, "station": station}).fetchone()
     return int(row[0]) if row else None
 
 

@@ -244,8 +244,9 @@ def visit_reasons(m: Machine, day: date, avoided_by_component: Mapping[str, floa
     if nxt and (nxt[0] - day).days <= m.horizon_d and not in_region_peak(peaks, day):
         out.append(f"before the peak season from {nxt[0].isoformat()}")
     if day.month in m.customer_peak_months:
-        out.append("in the customer's busy month: no better day had capacity")
-    return tuple(out)
+        out.append("in the customer's busy month (no better day in this window)")
+    # Scoring often names the same feature for several components: say it once.
+    return tuple(dict.fromkeys(out))
 
 
 def avoided_by_component(m: Machine, day_offset: int, policy: PlanningPolicy) -> dict[str, float]:

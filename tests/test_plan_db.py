@@ -154,6 +154,8 @@ def test_plan_commands_json_export_and_review(db_url: str, tmp_path: Path,
 def test_parts_plan_uses_the_visit_plan_and_last_season(db_url: str) -> None:
     _world(db_url)
     visits = propose_visit_plan(db_url, window_start=MONDAY, created_by="test")
+    # A newer plan for S2 alone must not hide S1's visits from the parts planner.
+    only_s2 = propose_visit_plan(db_url, window_start=MONDAY, created_by="test", station="S2")
     result = propose_parts_plan(db_url, today=MONDAY, created_by="test")
     with psycopg.connect(db_url) as conn:
         params = conn.execute("SELECT params FROM plans WHERE plan_id = %s",
@@ -162,7 +164,7 @@ def test_parts_plan_uses_the_visit_plan_and_last_season(db_url: str) -> None:
             "SELECT station_id, part, needed_by, order_by, lead_time_days, naive_qty "
             "FROM plan_parts WHERE plan_id = %s AND part = 'engine_oil'",
             (result["plan_id"],)).fetchall()
-    assert params["visit_plan"] == visits["plan_id"]
+    assert params["visit_plan"] == [visits["plan_id"], only_s2["plan_id"]]
     s1 = next(r for r in rows if r[0] == "S1")
     # Two planned visits in S1 replace overdue engine oil from 3 March on.
     assert s1[2] == MONDAY and s1[3] == date(2025, 2, 26) and s1[4] == 5
