@@ -1,8 +1,9 @@
 """The greedy visit planner: what a good dispatcher does by hand, and the MIP's fallback.
 
-Day by day, each technician takes the most valuable machine still waiting, then fills
-the day with the most valuable machines near it (within two cluster radii) while the
-route back to the station still fits in the technician-day. It sees the same values,
+Day by day, each technician takes the machine most worth a trip (its value less the
+visit and the drive), then fills the day with the most valuable machines near it (within
+two cluster radii) while the route back to the station still fits in the technician-day
+and each extra stop is worth its extra kilometres. It sees the same values,
 capacity and travel rules as the MIP; it just never trades today's best machine for a
 better day's work elsewhere.
 """
@@ -44,9 +45,13 @@ def solve_greedy(p: object) -> tuple[list[tuple[int, list[int]]], StationResult]
             if p.week_caps is not None and week_used.get(week, 0) >= p.week_caps[week]:
                 break
             today = np.where(remaining & eligible[:, d], net[:, d], 0.0)
-            if n == 0 or today.max() <= 0:
+            # A trip must pay for its driving, as in the MIP's objective: the seed is the
+            # machine most worth a trip of its own, and a stop joins only if it is worth
+            # the extra kilometres.
+            worth = today - policy.travel_cost_per_km * 2 * p.station_km
+            if n == 0 or worth.max() <= 0:
                 break
-            seed = int(np.argmax(today))
+            seed = int(np.argmax(worth))
             ok, stops, km = fits([seed])
             if not ok:   # build_problem drops machines unreachable alone; belt and braces
                 remaining[seed] = False
@@ -58,7 +63,7 @@ def solve_greedy(p: object) -> tuple[list[tuple[int, list[int]]], StationResult]
                 if c == seed:
                     continue
                 ok, order, new_km = fits([*stops, int(c)])
-                if ok:
+                if ok and today[c] > policy.travel_cost_per_km * (new_km - km):
                     stops, km = order, new_km
             remaining[stops] = False
             trips.append((d, stops))
