@@ -88,3 +88,28 @@ def _pipeline(ctx: click.Context, step: Callable[[str, Callable[[], object]], No
          lambda: ctx.invoke(simulate, machines=machines, days=days, seed=seed, sink="mqtt"))
     step("ingest: broker -> validate -> database, until drained",
          lambda: ctx.invoke(ingest, once=True))
+
+    from features.cli import build_cmd as build
+    from models.cli import evaluate, score, train
+
+    step("features: point-in-time daily features for the simulated year",
+         lambda: ctx.invoke(build))
+    step("train: component risk and wear-part life models", lambda: ctx.invoke(train))
+    step("evaluate: model vs today's rules vs the oracle (held-out period)",
+         lambda: ctx.invoke(evaluate))
+    step("score: risk per machine and component, wear-part due dates",
+         lambda: ctx.invoke(score))
+
+    from fleetcare.cli import settings_of
+    from scheduler.demo import demo_lines, plan_for_demo
+
+    def plans() -> None:
+        for line in demo_lines(plan_for_demo(settings_of(ctx).database_url or "")):
+            click.echo(line)
+
+    step("plan: 保健 visits (next 4 weeks) and parts pre-stock", plans)
+
+    from backtest.cli import backtest
+
+    step("backtest: 100 machines x 8 weeks, 2 seeds, all four policies",
+         lambda: ctx.invoke(backtest, machines=100, weeks=8, seeds=2))
