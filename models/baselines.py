@@ -10,8 +10,9 @@ is the most favourable reading of it, and monotone, so its ranking is unchanged)
   four are past or the warranty has ended. Same for every component of a machine.
 * hours_rule: the maker's hour intervals. For each component, the smallest interval
   whose service covers it (engine 250 h; pump and travel drive 1000 h; valve, swing,
-  cooling 2000 h; others the 250 h service): score = (hours since that component's last
-  service - interval) / interval, i.e. how overdue, in intervals.
+  cooling 2000 h; others the 250 h service): score = hours past that service (the
+  features' ``overdue_h_<interval>``; negative = hours left) / interval, i.e. how
+  overdue, in intervals.
 * fault_rule: any related active J1939 code in the last 7 days: 1 if so, else 0.
 """
 
@@ -70,13 +71,26 @@ def calendar_rule(X: pd.DataFrame) -> np.ndarray:
 
 
 def hours_rule(X: pd.DataFrame) -> np.ndarray:
-    """How overdue each component's maker service is, in intervals (see module doc)."""
-    col = first_column(X, HOURS_SINCE_SERVICE) or first_column(X, MACHINE_HOURS_SINCE_SERVICE)
-    if col is None:
-        raise KeyError(f"hours rule needs hours since service, one of {HOURS_SINCE_SERVICE}")
-    since = pd.to_numeric(X[col], errors="coerce").to_numpy(dtype=float)
+    """How overdue each component's maker service is, in intervals (see module doc).
+
+    Reads ``overdue_h_<interval>`` (hours past that maker service) when the features have
+    it, else hours since the component's last service minus the interval.
+    """
     interval = X["component"].astype(str).map(component_interval).to_numpy(dtype=float)
-    score = (since - interval) / interval
+    overdue_cols = {h: f"overdue_h_{h}" for h in cat.SERVICE_INTERVAL_HOURS}
+    if all(c in X.columns for c in overdue_cols.values()):
+        overdue = np.full(len(X), np.nan)
+        for hours, col in overdue_cols.items():
+            mask = interval == hours
+            overdue[mask] = pd.to_numeric(X.loc[mask, col], errors="coerce").to_numpy(float)
+        score = overdue / interval
+    else:
+        col = first_column(X, HOURS_SINCE_SERVICE) or first_column(X, MACHINE_HOURS_SINCE_SERVICE)
+        if col is None:
+            raise KeyError(f"hours rule needs overdue_h_<interval> or hours since service, "
+                           f"one of {HOURS_SINCE_SERVICE}")
+        since = pd.to_numeric(X[col], errors="coerce").to_numpy(dtype=float)
+        score = (since - interval) / interval
     # No service on record: as overdue as the machine's hours allow (worst case first).
     return np.where(np.isnan(score), np.nanmax(score, initial=0.0), score)
 

@@ -74,9 +74,14 @@ def evaluate(model: RiskModel, frame: pd.DataFrame, *, truth: pd.DataFrame | Non
     pred["model"] = model.predict_design(Xe)
     for name, other in (extra_models or {}).items():
         pred[name] = other.predict_design(other.design(ev_rows, with_labels=True))
+    # Rules read their own inputs (hour intervals, fault counts, age), whatever features
+    # the model kept: score them on the full layout's rows, aligned to the model's rows.
+    full = lay.resolve(frame)
+    Rc = _aligned(lay.design(cal_rows, full, with_labels=True), Xc)
+    Re = _aligned(lay.design(ev_rows, full, with_labels=True), Xe)
     for rule in baselines.RULES:
         try:
-            raw_c, raw_e = baselines.score(rule, Xc), baselines.score(rule, Xe)
+            raw_c, raw_e = baselines.score(rule, Rc), baselines.score(rule, Re)
         except KeyError as exc:
             log.warning("%s left out: %s", rule, exc)
             continue
@@ -217,6 +222,16 @@ def leakage_check(X: pd.DataFrame, layout: lay.Layout, *, margin: float = 0.02,
             "features predict failures better than the simulator's own risk (they see the "
             f"future): {', '.join(f['feature'] for f in flagged)}")
     return verdict
+
+
+def _aligned(rows: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
+    """`rows` reordered to the (machine, day, component) rows of `like`."""
+    keys = [*lay.KEYS, lay.COMPONENT_COL]
+    left = like[keys].astype({"machine_id": str, lay.COMPONENT_COL: str})
+    right = rows.drop(columns=["y"]).astype({"machine_id": str, lay.COMPONENT_COL: str})
+    out = left.merge(right, on=keys, how="left", validate="one_to_one")
+    out["y"] = like["y"].to_numpy()
+    return out
 
 
 def _typed_keys(frame: pd.DataFrame) -> pd.DataFrame:

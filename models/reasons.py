@@ -12,6 +12,7 @@ stepwise (isotonic), would hide small but real differences.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -79,22 +80,40 @@ def explain(model: Any, X: pd.DataFrame, *, top: int = 3,
 
 
 def describe(info: lay.FeatureInfo, value: Any, typical: Any) -> str:
-    """One line a planner reads: what the feature is, its value here, and what is typical."""
-    meaning = (info.meaning or info.name.replace("_", " ")).rstrip(".")
-    unit = f" {info.unit}" if info.unit and info.unit not in ("1", "-", "bool") else ""
+    """One line a planner reads: what the feature is, its value here, and what is typical.
+
+    Units are turned into the planner's terms: shares as percentages, daily slopes as the
+    change over their window ("+6 °C over 30 days"), hours past a service as "overdue by".
+    """
+    meaning = _short(info.meaning or info.name.replace("_", " "))
+    unit = info.unit if info.unit not in ("", "1", "-", "bool", "count", "category") else ""
     if isinstance(value, bool) or info.kind == "boolean":
         return f"{meaning}: {'yes' if value else 'no'}"
     if isinstance(value, str):
         return f"{meaning}: {value}" + (f" (most machines: {typical})" if typical else "")
     if value is None:
-        return f"{meaning}: no data" + (f" (typical {_num(typical)}{unit})"
-                                        if typical is not None else "")
-    text = f"{meaning}: {_num(value, signed='trend' in info.name or 'slope' in info.name)}{unit}"
-    if "overdue" in info.name and isinstance(value, int | float) and value > 0:
-        text = f"{meaning}: overdue by {_num(value)}{unit}"
-    if typical is not None and not isinstance(typical, str):
-        text += f" (typical {_num(typical)}{unit})"
-    return text
+        return f"{meaning}: no data"
+    scale, suffix, signed = 1.0, f" {unit}" if unit else "", False
+    window = re.search(r"_(\d+)d$", info.name)
+    if unit.endswith("/d") and window and ("slope" in info.name or "trend" in info.name):
+        days = int(window.group(1))
+        scale, suffix, signed = days, f" {unit[:-2]} over {days} days", True
+    elif unit == "share":
+        scale, suffix = 100.0, " %"
+    shown = _num(float(value) * scale, signed=signed)
+    ref = (f" (typical {_num(float(typical) * scale, signed=signed)}{suffix})"
+           if typical is not None and not isinstance(typical, str) else "")
+    if info.name.startswith("overdue"):
+        v = float(value)
+        state = f"overdue by {_num(v)}{suffix}" if v > 0 else f"due in {_num(-v)}{suffix}"
+        return f"{meaning}: {state}"
+    return f"{meaning}: {shown}{suffix}{ref}"
+
+
+def _short(meaning: str) -> str:
+    """The meaning without asides: parentheses and anything after a semicolon."""
+    text = re.sub(r"\s*\([^)]*\)", "", meaning.split(";")[0]).replace("_", " ")
+    return text.strip().rstrip(".,") or meaning
 
 
 def _num(x: Any, signed: bool = False) -> str:

@@ -49,7 +49,7 @@ class TrainConfig:
     max_calib_rows: int = 800_000
     max_val_rows: int = 300_000       # calibration rows that early stopping watches
     variant: str = "auto"             # auto = fit both, keep the better on calibration data
-    calibration: str = "auto"         # auto = isotonic with >= 300 failures, else sigmoid
+    calibration: str = "auto"         # auto = sigmoid; or "isotonic"
     screen: bool = True               # also try the features that help on later data
     seed: int = 0
     hgb: dict[str, Any] = field(default_factory=dict)
@@ -237,8 +237,10 @@ def train(frame: pd.DataFrame, split: TimeSplit, config: TrainConfig | None = No
     layout, best = fitted[chosen]
     method = config.calibration
     if method == "auto":
-        # Isotonic needs enough failures to estimate its steps; sigmoid is safer below.
-        method = "isotonic" if n_pos_c >= 300 else "sigmoid"
+        # Sigmoid (Platt): down-sampling negatives shifts the log-odds, which is exactly
+        # what a sigmoid on the log-odds undoes; and it keeps the model's ranking, while
+        # isotonic steps would tie the riskiest machines that the visit budget separates.
+        method = "sigmoid"
     calibrated = CalibratedClassifierCV(FrozenEstimator(best), method=method)
     calibrated.fit(Xc[list(layout.design_columns)], yc)
     metrics = {

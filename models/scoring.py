@@ -27,6 +27,8 @@ import psycopg
 from fleetcare.db import connect
 from models import inputs, reasons, registry
 from models import layout as lay
+from models.errors import NoActiveModelError
+from models.fault_detail import add_codes
 from models.risk import KIND as RISK_KIND
 from models.risk import RiskModel
 from models.wear import KIND as WEAR_KIND
@@ -115,10 +117,19 @@ def score_day(conn_or_url: psycopg.Connection | str, day: date | None = None, *,
     if wear_pair is None:
         try:
             wear_pair = registry.load_active(conn_or_url, WEAR_KIND)
-        except registry.NoActiveModelError:
+        except NoActiveModelError:
             log.warning("no active wear-life model: wear forecasts skipped")
     seconds["models_s"] = time.monotonic() - t
     risk = score_frame(rmodel, frame, reasons_share=reasons_share, timings=seconds)
+    t = time.monotonic()
+    with_reasons = [(mid, why) for mid, why in zip(risk["machine_id"], risk["reasons"],
+                                                     strict=True) if why]
+    if isinstance(conn_or_url, str):
+        with connect(conn_or_url) as conn:
+            add_codes(conn, day, with_reasons)
+    else:
+        add_codes(conn_or_url, day, with_reasons)
+    seconds["codes_s"] = time.monotonic() - t
     t = time.monotonic()
     wear = wear_pair[1].forecast(frame, day) if wear_pair else pd.DataFrame()
     seconds["wear_s"] = time.monotonic() - t
