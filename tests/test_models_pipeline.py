@@ -32,7 +32,7 @@ def split(fleet: SyntheticFleet) -> timesplit.TimeSplit:
 
 @pytest.fixture(scope="module")
 def model(fleet: SyntheticFleet, split: timesplit.TimeSplit) -> risk.RiskModel:
-    return risk.train(fleet.frame, split, risk.TrainConfig(variant="single"),
+    return risk.train(fleet.frame, split, risk.TrainConfig(variant="single", screen=False),
                       layout=lay.resolve(fleet.frame, info={}))
 
 
@@ -63,7 +63,7 @@ def test_training_never_reads_the_evaluation_period(fleet: SyntheticFleet,
         col = label_column(c)
         frame.loc[later, col] = pd.array(rng.random(later.sum()) < 0.5, dtype="boolean")
         frame.loc[later, f"faults_7d_{c}"] = rng.poisson(5, later.sum()).astype(np.float32)
-    again = risk.train(frame, split, risk.TrainConfig(variant="single"),
+    again = risk.train(frame, split, risk.TrainConfig(variant="single", screen=False),
                        layout=lay.resolve(frame, info={}))
     probe = fleet.frame.loc[fleet.frame["day"] == pd.Timestamp(split.calib_end)]
     np.testing.assert_allclose(again.predict(probe)["risk"], model.predict(probe)["risk"])
@@ -95,7 +95,7 @@ def test_leakage_check_fails_a_feature_from_the_future(fleet: SyntheticFleet,
                                                        split: timesplit.TimeSplit) -> None:
     leaky = _with_leak(fleet.frame)
     layout = lay.resolve(leaky, info={})
-    model = risk.train(leaky, split, risk.TrainConfig(variant="single"), layout=layout)
+    model = risk.train(leaky, split, risk.TrainConfig(variant="single", screen=False), layout=layout)
     verdict = ev.evaluate(model, leaky, truth=fleet.truth()).leakage
     assert not verdict["passed"]
     flagged = {f["feature"] for f in verdict["flagged"]}
