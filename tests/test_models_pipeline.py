@@ -95,7 +95,8 @@ def test_leakage_check_fails_a_feature_from_the_future(fleet: SyntheticFleet,
                                                        split: timesplit.TimeSplit) -> None:
     leaky = _with_leak(fleet.frame)
     layout = lay.resolve(leaky, info={})
-    model = risk.train(leaky, split, risk.TrainConfig(variant="single", screen=False), layout=layout)
+    model = risk.train(leaky, split, risk.TrainConfig(variant="single", screen=False),
+                       layout=layout)
     verdict = ev.evaluate(model, leaky, truth=fleet.truth()).leakage
     assert not verdict["passed"]
     flagged = {f["feature"] for f in verdict["flagged"]}
