@@ -33,6 +33,9 @@ def create_truth_schema(conn: psycopg.Connection) -> None:
 
 
 def _array(rows: np.ndarray, fmt: str = "%.5g") -> list[str]:
+    # PostgreSQL's real rejects magnitudes below ~1.2e-38 ("out of range"), and a hazard
+    # that small is zero for every use of the truth store.
+    rows = np.where(np.abs(rows) < 1e-30, 0.0, rows)
     text = np.char.mod(fmt, np.nan_to_num(rows, nan=-1.0))
     text = np.where(np.isnan(rows), "NULL", text)
     return ["{" + ",".join(r) + "}" for r in text.tolist()]

@@ -85,3 +85,12 @@ def test_production_migrations_never_create_truth() -> None:
 
     for m in db.load_migrations():
         assert not re.search(r"\btruth\b", m.sql, re.IGNORECASE), m.name
+
+
+def test_truth_arrays_flush_underflow_to_zero() -> None:
+    """A hazard below real's range must not abort the truth COPY."""
+    import numpy as np
+
+    from gateways.truth import _array
+
+    assert _array(np.array([[2.7489e-50, 0.5, np.nan]])) == ["{0,0.5,NULL}"]
