@@ -228,6 +228,31 @@ def fit_with_validation(estimator: BaseEstimator, X: pd.DataFrame, y: np.ndarray
     return estimator.fit(X, y, X_val=X_val, y_val=y_val)
 
 
+def used_features(estimator: Any) -> set[str] | None:
+    """Columns any tree of a fitted boosting pipeline splits on (None if unknown).
+
+    A column no tree uses cannot contribute to any prediction, so reasons skip it.
+    Reads the fitted trees' node arrays, which scikit-learn keeps as ``_predictors``.
+    """
+    if isinstance(estimator, PerComponentClassifier):
+        parts = [used_features(e) for e in estimator.estimators_.values()]
+        if any(p is None for p in parts):
+            return None
+        return set().union(*parts) | {estimator.component_col}  # type: ignore[arg-type]
+    if isinstance(estimator, Pipeline):
+        estimator = estimator.steps[-1][1]
+    predictors = getattr(estimator, "_predictors", None)
+    names = getattr(estimator, "feature_names_in_", None)
+    if predictors is None or names is None:
+        return None
+    used: set[str] = set()
+    for iteration in predictors:
+        for tree in iteration:
+            nodes = tree.nodes
+            used.update(names[np.unique(nodes["feature_idx"][~nodes["is_leaf"].astype(bool)])])
+    return used
+
+
 def log_odds(estimator: BaseEstimator, X: pd.DataFrame) -> np.ndarray:
     """The estimator's log-odds of the positive class (before any calibration)."""
     return _log_odds(estimator, X)

@@ -19,14 +19,15 @@ import numpy as np
 import pandas as pd
 
 from models import layout as lay
-from models.estimators import log_odds
+from models.estimators import log_odds, used_features
 
 
 def contributions(model: Any, X: pd.DataFrame) -> pd.DataFrame:
     """A rows x features frame of log-odds contributions for the design rows `X`."""
     layout: lay.Layout = model.layout
     cols = list(layout.design_columns)
-    feats = [c for c in cols if c != lay.COMPONENT_COL]
+    used = used_features(model.base)
+    feats = [c for c in cols if c != lay.COMPONENT_COL and (used is None or c in used)]
     base = X[cols].reset_index(drop=True)
     n = len(base)
     if n == 0:

@@ -50,7 +50,11 @@ class TrainConfig:
     max_val_rows: int = 300_000       # calibration rows that early stopping watches
     variant: str = "auto"             # auto = fit both, keep the better on calibration data
     calibration: str = "auto"         # auto = sigmoid; or "isotonic"
-    screen: bool = True               # also try the features that help on later data
+    # Also try only the features that help on later data; "auto" = when failures are few
+    # (fewer than `screen_below` failure rows): large fleets do not overfit that way, and
+    # screening costs two more fits.
+    screen: bool | str = "auto"
+    screen_below: int = 20_000
     seed: int = 0
     hgb: dict[str, Any] = field(default_factory=dict)
 
@@ -220,7 +224,7 @@ def train(frame: pd.DataFrame, split: TimeSplit, config: TrainConfig | None = No
 
     for variant in variants:
         fit(variant, variant, layout)
-    if config.screen:
+    if config.screen is True or (config.screen == "auto" and n_pos_t < config.screen_below):
         # Features whose shuffling does not hurt the later period only help the model
         # memorise the training period (machine identity, hour meters): drop them and
         # refit; the calibration period decides whether that generalises better.

@@ -6,8 +6,8 @@ writes ``risk_scores`` and ``wear_forecasts`` for that day, replacing earlier ro
 same day and machines, so re-running a day is idempotent.
 
 Reasons are computed for the riskiest rows only (the top `reasons_share` of the day's
-machine-components, at least `min_reasons`): those are the ones a planner reads, and a
-contribution costs one re-scoring per feature.
+machine-components, at least `min_reasons`, at most `max_reasons`): those are the ones a
+planner reads, and a contribution costs one re-scoring per feature the trees use.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ log = logging.getLogger("models.scoring")
 
 REASONS_SHARE = 0.05
 MIN_REASONS = 50
-MAX_REASONS = 3000
+MAX_REASONS = 1500
 
 
 @dataclass
