@@ -96,6 +96,15 @@ def sync_catalogue(conn: psycopg.Connection) -> None:
                     "ON CONFLICT (product_line, item) DO NOTHING")
 
 
+def _insert_statement() -> sql.Composed:
+    """For days with no stored rows yet: no conflicts to look for."""
+    cols = [*_KEY_COLUMNS, *DAILY_COLUMNS]
+    return sql.SQL("INSERT INTO features_daily ({cols}) {select}").format(
+        cols=sql.SQL(", ").join(sql.Identifier(c) for c in cols),
+        select=sql.SQL(queries.get("build.sql", "feature_rows")),  # type: ignore[arg-type]
+    )
+
+
 def _upsert_statement() -> sql.Composed:
     cols = [*_KEY_COLUMNS, *DAILY_COLUMNS]
     updated = [c for c in cols if c not in ("day", "machine_id")]
@@ -133,7 +142,11 @@ def build_chunk(conn: psycopg.Connection, first: date, last: date, *, as_of_now:
             if step == "service_hours" and as_of_now:
                 continue
             conn.execute(queries.get("build.sql", step), params)  # type: ignore[arg-type]
-        cur = conn.execute(_upsert_statement(), params)
+        stored = conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM features_daily WHERE day BETWEEN %s AND %s)",
+            (first, last)).fetchone()
+        statement = _upsert_statement() if stored and stored[0] else _insert_statement()
+        cur = conn.execute(statement, params)
         return max(cur.rowcount, 0)
 
 
@@ -229,10 +242,21 @@ def build(conn_or_url: psycopg.Connection | str, first: date | None = None,
                          machines=machines, refresh_rollups=refresh_rollups,
                          full_rollups=full_rollups, workers=workers, progress=progress, now=now)
     conn = conn_or_url
+    if not conn.autocommit:
+        # Each chunk is its own transaction, and parallel connections must see the
+        # rollups this one refreshed: run with autocommit, as a top-level job.
+        conn.commit()
+        conn.autocommit = True
+        try:
+            return build(conn, first, last, as_of_now=as_of_now, chunk_days=chunk_days,
+                         machines=machines, refresh_rollups=refresh_rollups,
+                         full_rollups=full_rollups, workers=workers, progress=progress, now=now)
+        finally:
+            conn.autocommit = False
     started = time.monotonic()
     result = BuildResult(None, None, as_of_now)
     if refresh_rollups:
-        result.rollup = rollup.refresh(conn, full=full_rollups)
+        result.rollup = rollup.refresh(conn, full=full_rollups, workers=workers)
     sync_catalogue(conn)
     first, last = plan(conn, first, last, now=now)
     result.first, result.last = first, last

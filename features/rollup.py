@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -17,7 +18,7 @@ from psycopg import sql
 
 from features import queries
 from features.days import FLEET_TZ_NAME
-from features.watermarks import get_watermark, set_watermark
+from features.watermarks import Watermark, get_watermark, set_watermark
 
 log = logging.getLogger("features.rollup")
 
@@ -68,84 +69,128 @@ def _q(name: str) -> str:
     return queries.get("rollup.sql", name)
 
 
-def _params(since: datetime | None) -> dict[str, object]:
-    return {"tz": FLEET_TZ_NAME, "since": since, "coolant_hot": COOLANT_HOT_C,
-            "hyd_hot": HYD_OIL_HOT_C}
+def refresh(conn: psycopg.Connection, *, full: bool = False, workers: int = 2) -> RollupResult:
+    """Bring the rollups up to date; return what changed.
 
-
-def refresh(conn: psycopg.Connection, *, full: bool = False) -> RollupResult:
-    """Bring the rollups up to date in one transaction; return what changed.
-
-    Concurrent refreshes are serialised by a transaction-level advisory lock.
+    Incremental refreshes run in one transaction. A full rebuild (first run, or `full`)
+    truncates, then aggregates machine shares on `workers` parallel connections (one big
+    parallel aggregate serialises on merging millions of groups), and sets the watermark
+    last: if it stops half way, the next refresh is a full one again. Refreshes are
+    serialised by an advisory lock.
     """
     started = time.monotonic()
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (JOB,))
-        # The full rebuild hashes every machine-day at once: keep it in memory.
-        conn.execute("SET LOCAL work_mem = '1GB'")
+    if not conn.autocommit:
+        # Our transactions are our own: the shares on other connections must see them.
+        conn.commit()
+        conn.autocommit = True
+        try:
+            return refresh(conn, full=full, workers=workers)
+        finally:
+            conn.autocommit = False
+    conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (JOB,))
+    try:
         mark = get_watermark(conn, JOB)
         full = full or mark is None
-        epoch = datetime(1970, 1, 1, tzinfo=UTC)
-        since = epoch if full else mark.detail_time("telemetry") - MARGIN  # type: ignore[union-attr]
-        params: dict[str, object] = {
-            "tz": FLEET_TZ_NAME, "coolant_hot": COOLANT_HOT_C, "hyd_hot": HYD_OIL_HOT_C,
-            "since": since,
-            "fault_since": epoch if full else mark.detail_time("faults") - MARGIN,  # type: ignore[union-attr]
-            "reset_since": epoch if full else mark.detail_time("resets") - MARGIN,  # type: ignore[union-attr]
-        }
-        params["reset_machines"] = [r[0] for r in conn.execute(
-            "SELECT DISTINCT machine_id FROM meter_resets")]
         if full:
-            conn.execute(_q("truncate_all"))  # type: ignore[arg-type]
-            # CREATE TABLE AS may run in parallel workers, INSERT ... SELECT may not.
-            cells = sql.SQL(_q("telemetry_cells")).format(**_TEL_ALL)
-            conn.execute(sql.SQL("CREATE TEMP TABLE feat_new_cells ON COMMIT DROP AS {}")
-                         .format(cells), params)
-            conn.execute("INSERT INTO feat_telemetry_daily SELECT * FROM feat_new_cells")
-            conn.execute(sql.SQL(_q("insert_fault_cells")).format(source=_FAULT_ALL), params)
-            conn.execute(sql.SQL(_q("upsert_first_seen")).format(changed=sql.SQL("")), params)
             changed = changed_faults = -1
+            _full_rebuild(conn, workers)
         else:
-            conn.execute(_q("changed_days"), params)  # type: ignore[arg-type]
-            conn.execute(_q("changed_fault_days"), params)  # type: ignore[arg-type]
-            changed = _count(conn, "feat_changed_days")
-            changed_faults = _count(conn, "feat_changed_fault_days")
-            conn.execute("ANALYZE feat_changed_days")
-            conn.execute("ANALYZE feat_changed_fault_days")
-            # Constant time bounds let TimescaleDB skip chunks the changed days are not in.
-            bounds = conn.execute(
-                "SELECT min(lo), max(hi) FROM feat_changed_days").fetchone()
-            fbounds = conn.execute(
-                "SELECT min(lo), max(hi) FROM feat_changed_fault_days").fetchone()
-            params.update(lo_min=bounds[0] if bounds else None,
-                          hi_max=bounds[1] if bounds else None,
-                          f_lo_min=fbounds[0] if fbounds else None,
-                          f_hi_max=fbounds[1] if fbounds else None)
-            # Few changed days against large tables: key lookups, not scans of everything.
-            conn.execute("SET LOCAL enable_hashjoin = off")
-            conn.execute("SET LOCAL enable_mergejoin = off")
-            conn.execute(_q("delete_changed_telemetry"))  # type: ignore[arg-type]
-            cells = sql.SQL(_q("telemetry_cells")).format(**_TEL_CHANGED)
-            conn.execute(sql.SQL("INSERT INTO feat_telemetry_daily {}").format(cells), params)
-            conn.execute(_q("delete_changed_faults"))  # type: ignore[arg-type]
-            conn.execute(sql.SQL(_q("insert_fault_cells")).format(source=_FAULT_CHANGED), params)
-            conn.execute(sql.SQL(_q("upsert_first_seen")).format(changed=_FIRST_CHANGED), params)
-        # Cached meter readings at work orders shift with a machine's reset offsets.
-        conn.execute("DELETE FROM feat_service_hours WHERE machine_id IN (SELECT machine_id "
-                     "FROM meter_resets WHERE detected_at >= %(reset_since)s)", params)
-        marks = conn.execute(_q("marks"), params).fetchone()  # type: ignore[arg-type]
-        assert marks is not None
-        old = {} if full or mark is None else mark.detail
-        detail: dict[str, str] = {}
-        for key, value in zip(("telemetry", "faults", "resets"), marks, strict=True):
-            kept = old.get(key, epoch.isoformat())
-            detail[key] = value.isoformat() if value is not None else kept
-        set_watermark(conn, JOB, datetime.fromisoformat(detail["telemetry"]), detail)
+            assert mark is not None
+            changed, changed_faults = _incremental(conn, mark)
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (JOB,))
     seconds = time.monotonic() - started
     log.info("rollups refreshed (%s): %s machine-days of telemetry, %s of faults, %.1f s",
              "full" if full else "incremental", "all" if full else changed,
              "all" if full else changed_faults, seconds)
     return RollupResult(full, changed, changed_faults, seconds)
+
+
+def _base_params(conn: psycopg.Connection) -> dict[str, object]:
+    return {
+        "tz": FLEET_TZ_NAME, "coolant_hot": COOLANT_HOT_C, "hyd_hot": HYD_OIL_HOT_C,
+        "nparts": 1, "part": 0,
+        "reset_machines": [r[0] for r in conn.execute(
+            "SELECT DISTINCT machine_id FROM meter_resets")],
+    }
+
+
+def _full_rebuild(conn: psycopg.Connection, workers: int) -> None:
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    with conn.transaction():
+        # Marks first: rows arriving during the rebuild are picked up by the next refresh.
+        marks = conn.execute(_q("marks"), {"since": epoch, "fault_since": epoch,
+                                            "reset_since": epoch}).fetchone()
+        conn.execute("DELETE FROM job_watermarks WHERE job = %s", (JOB,))
+        conn.execute(_q("truncate_all"))  # type: ignore[arg-type]
+        conn.execute("TRUNCATE feat_service_hours")
+    params = _base_params(conn)
+    nparts = max(1, workers)
+    dsn, password = conn.info.dsn, conn.info.password
+
+    def share(part: int) -> None:
+        kwargs = {"password": password} if password else {}
+        with psycopg.connect(dsn, **kwargs) as own:  # type: ignore[arg-type]
+            own.execute("SET work_mem = '1GB'")
+            own.execute("SET max_parallel_workers_per_gather = 0")
+            cells = sql.SQL(_q("telemetry_cells")).format(**_TEL_ALL)
+            own.execute(sql.SQL("INSERT INTO feat_telemetry_daily {}").format(cells),
+                        {**params, "nparts": nparts, "part": part})
+            if part == 0:
+                own.execute(sql.SQL(_q("insert_fault_cells")).format(source=_FAULT_ALL), params)
+            own.commit()
+
+    with ThreadPoolExecutor(max_workers=nparts) as pool:
+        list(pool.map(share, range(nparts)))
+    with conn.transaction():
+        conn.execute(sql.SQL(_q("upsert_first_seen")).format(changed=sql.SQL("")), params)
+        assert marks is not None
+        detail = {key: (value or epoch).isoformat()
+                  for key, value in zip(("telemetry", "faults", "resets"), marks, strict=True)}
+        set_watermark(conn, JOB, datetime.fromisoformat(detail["telemetry"]), detail)
+
+
+def _incremental(conn: psycopg.Connection, mark: Watermark) -> tuple[int, int]:
+    with conn.transaction():
+        conn.execute("SET LOCAL work_mem = '256MB'")
+        params = _base_params(conn)
+        params.update(
+            since=mark.detail_time("telemetry") - MARGIN,
+            fault_since=mark.detail_time("faults") - MARGIN,
+            reset_since=mark.detail_time("resets") - MARGIN,
+        )
+        conn.execute(_q("changed_days"), params)  # type: ignore[arg-type]
+        conn.execute(_q("changed_fault_days"), params)  # type: ignore[arg-type]
+        changed = _count(conn, "feat_changed_days")
+        changed_faults = _count(conn, "feat_changed_fault_days")
+        conn.execute("ANALYZE feat_changed_days")
+        conn.execute("ANALYZE feat_changed_fault_days")
+        # Constant time bounds let TimescaleDB skip chunks the changed days are not in.
+        bounds = conn.execute("SELECT min(lo), max(hi) FROM feat_changed_days").fetchone()
+        fbounds = conn.execute("SELECT min(lo), max(hi) FROM feat_changed_fault_days").fetchone()
+        params.update(lo_min=bounds[0] if bounds else None,
+                      hi_max=bounds[1] if bounds else None,
+                      f_lo_min=fbounds[0] if fbounds else None,
+                      f_hi_max=fbounds[1] if fbounds else None)
+        # Few changed days against large tables: key lookups, not scans of everything.
+        conn.execute("SET LOCAL enable_hashjoin = off")
+        conn.execute("SET LOCAL enable_mergejoin = off")
+        conn.execute(_q("delete_changed_telemetry"))  # type: ignore[arg-type]
+        cells = sql.SQL(_q("telemetry_cells")).format(**_TEL_CHANGED)
+        conn.execute(sql.SQL("INSERT INTO feat_telemetry_daily {}").format(cells), params)
+        conn.execute(_q("delete_changed_faults"))  # type: ignore[arg-type]
+        conn.execute(sql.SQL(_q("insert_fault_cells")).format(source=_FAULT_CHANGED), params)
+        conn.execute(sql.SQL(_q("upsert_first_seen")).format(changed=_FIRST_CHANGED), params)
+        # Cached meter readings at work orders shift with a machine's reset offsets.
+        conn.execute("DELETE FROM feat_service_hours WHERE machine_id IN (SELECT machine_id "
+                     "FROM meter_resets WHERE detected_at >= %(reset_since)s)", params)
+        marks = conn.execute(_q("marks"), params).fetchone()  # type: ignore[arg-type]
+        assert marks is not None
+        detail: dict[str, str] = {}
+        for key, value in zip(("telemetry", "faults", "resets"), marks, strict=True):
+            detail[key] = value.isoformat() if value is not None else mark.detail[key]
+        set_watermark(conn, JOB, datetime.fromisoformat(detail["telemetry"]), detail)
+    return changed, changed_faults
 
 
 def _count(conn: psycopg.Connection, table: str) -> int:

@@ -52,7 +52,8 @@ WHERE f.machine_id = c.machine_id AND f.day = c.day;
 -- name: telemetry_cells
 -- Aggregate raw readings into cells: all readings, or ({telemetry_t}, {telemetry_r}) those of
 -- the changed machine-days, probed day by day through the (machine_id, ts) index. x is days since 2020-01-01 UTC (slopes are per day).
--- %(reset_machines)s lists the machines with meter resets.
+-- %(reset_machines)s lists the machines with meter resets; %(nparts)s / %(part)s select a
+-- share of the machines by hash (a full rebuild runs shares on parallel connections).
 SELECT machine_id, day, known_day,
        count(*) AS n,
        max(hours) AS hours_max, max(idle) AS idle_max, max(fuel) AS fuel_max,
@@ -88,6 +89,8 @@ FROM (
            t.engine_load_pct::float8 AS load
     FROM {telemetry_t}
     WHERE NOT (t.machine_id = ANY(%(reset_machines)s::text[]))
+      AND (%(nparts)s = 1
+           OR mod(hashtext(t.machine_id)::bigint + 2147483648, %(nparts)s) = %(part)s)
     UNION ALL
     -- The few with resets: ingest's monotonic hours (telemetry_hours), and idle and fuel
     -- counters lifted by their own drop at each reset, accumulated like meter_offsets.
@@ -125,6 +128,8 @@ FROM (
         WINDOW w AS (PARTITION BY machine_id ORDER BY ts)
     ) o ON o.machine_id = r.machine_id AND r.ts >= o.valid_from AND r.ts < o.valid_until
     WHERE r.machine_id = ANY(%(reset_machines)s::text[])
+      AND (%(nparts)s = 1
+           OR mod(hashtext(r.machine_id)::bigint + 2147483648, %(nparts)s) = %(part)s)
 ) readings
 GROUP BY machine_id, day, known_day
 
