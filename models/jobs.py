@@ -20,6 +20,7 @@ import psycopg
 from models import evaluate as ev
 from models import inputs, registry, risk, timesplit, wear
 from models import layout as lay
+from models.errors import NoActiveModelError
 
 log = logging.getLogger("models.jobs")
 
@@ -112,3 +113,50 @@ def evaluate(conn_or_url: psycopg.Connection | str, *, model_id: int | None = No
     result = ev.evaluate(rmodel, frame, truth=truth)
     result.meta["model_id"] = model_id
     return result
+
+
+def held_out_scores(model: risk.RiskModel, frame: pd.DataFrame,
+                    split: timesplit.TimeSplit) -> dict[str, Any]:
+    """PR-AUC, Brier and recall at budget of `model` on `split`'s evaluation period."""
+    from models import metrics
+
+    X = model.design(split.select(frame, "evaluate"), with_labels=True)
+    return metrics.summarize(X.assign(p=model.predict_design(X)), with_table=False,
+                             by_component=False)
+
+
+def retrain_and_promote(conn_or_url: psycopg.Connection | str, *,
+                        horizon_d: int = DEFAULT_HORIZON_D, budget: str = "0.02",
+                        config: risk.TrainConfig | None = None) -> dict[str, Any]:
+    """Train new versions; make them active only if the new risk model catches more failures
+    at `budget` than the active one on the new model's held-out window (the latest one).
+
+    For the scheduler's weekly retraining. The active model is judged on the same rows;
+    its own training ended before that window, so the comparison is fair to both.
+    """
+    result = train(conn_or_url, horizon_d=horizon_d, config=config, activate=False)
+    try:
+        old_id, old = registry.load_active(conn_or_url, risk.KIND)
+    except NoActiveModelError:
+        old_id, old = None, None
+    split = result.risk.split
+    frame = inputs.load_features(conn_or_url, days=(split.eval_start, split.eval_end),
+                                 labels=horizon_d)
+    new_scores = held_out_scores(result.risk, frame, split)
+    old_scores = None
+    if old is not None:
+        try:
+            old_scores = held_out_scores(old, frame, split)
+        except Exception as exc:  # noqa: BLE001 - e.g. its features no longer exist
+            log.warning("active model %s cannot be judged on the new window: %s", old_id, exc)
+    new_recall = new_scores["recall_at_budget"].get(budget) or 0.0
+    old_recall = (old_scores or {}).get("recall_at_budget", {}).get(budget) or 0.0
+    promote = old_scores is None or new_recall > old_recall
+    if promote:
+        registry.activate(conn_or_url, result.risk_model_id)  # type: ignore[arg-type]
+        registry.activate(conn_or_url, result.wear_model_id)  # type: ignore[arg-type]
+    log.info("retrained: new recall@%s %.4f vs active %.4f: %s", budget, new_recall,
+             old_recall, "promoted" if promote else "kept the active model")
+    return {"promoted": promote, "new_model_id": result.risk_model_id,
+            "active_model_id": result.risk_model_id if promote else old_id,
+            "new": new_scores, "active_before": old_scores, "window": split.to_dict()}
