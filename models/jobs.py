@@ -151,7 +151,7 @@ def retrain_and_promote(conn_or_url: psycopg.Connection | str, *,
             log.warning("active model %s cannot be judged on the new window: %s", old_id, exc)
     new_recall = new_scores["recall_at_budget"].get(budget) or 0.0
     old_recall = (old_scores or {}).get("recall_at_budget", {}).get(budget) or 0.0
-    promote = old_scores is None or new_recall > old_recall
+    promote = bool(old_scores is None or new_recall > old_recall)
     if promote:
         registry.activate(conn_or_url, result.risk_model_id)  # type: ignore[arg-type]
         registry.activate(conn_or_url, result.wear_model_id)  # type: ignore[arg-type]
