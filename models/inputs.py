@@ -45,3 +45,14 @@ def feature_span(conn_or_url: Any) -> tuple[date, date]:
 def latest_feature_day(conn_or_url: Any) -> date:
     """The last day with feature rows (what `fleetcare score` scores by default)."""
     return feature_span(conn_or_url)[1]
+
+
+def current_feature_info(columns: Any) -> dict[str, Any]:
+    """The current features with kind and unit (features catalogue), restricted to `columns`:
+    what the registry checks a stored model's feature list against."""
+    cols = list(columns)
+    try:
+        from features.catalog import BY_NAME
+    except ImportError:
+        return dict.fromkeys(cols)
+    return {c: BY_NAME.get(c) for c in cols}

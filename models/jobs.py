@@ -37,16 +37,6 @@ class TrainResult:
     seconds: dict[str, float]
 
 
-def current_feature_info(columns: Any) -> dict[str, Any]:
-    """The current features with kind and unit (features catalogue), restricted to `columns`."""
-    cols = list(columns)
-    try:
-        from features.catalog import BY_NAME
-    except ImportError:
-        return dict.fromkeys(cols)
-    return {c: BY_NAME.get(c) for c in cols}
-
-
 def train_on_frame(frame: pd.DataFrame, *, horizon_d: int = DEFAULT_HORIZON_D,
                    config: risk.TrainConfig | None = None,
                    split: timesplit.TimeSplit | None = None) -> tuple[risk.RiskModel,
@@ -65,7 +55,8 @@ def train_on_frame(frame: pd.DataFrame, *, horizon_d: int = DEFAULT_HORIZON_D,
     rmodel.metrics["evaluation"] = {
         m: {k: v for k, v in r.items() if k not in ("calibration", "per_component")}
         for m, r in evaluation.results.items()}
-    wmodel = wear.train(frame, until=split.calib_end)
+    # Part lives are not judged on a held-out window: they learn from the whole history.
+    wmodel = wear.train(frame)
     return rmodel, wmodel, evaluation.as_json()
 
 
@@ -88,8 +79,9 @@ def train(conn_or_url: psycopg.Connection | str, *, horizon_d: int = DEFAULT_HOR
         train_start=split.train_start, train_end=split.train_end, calib_end=split.calib_end,
         activate=activate)
     wear_id = registry.store(
-        conn_or_url, wmodel, metrics=wmodel.metrics, params={"until": split.calib_end},
-        train_start=split.train_start, train_end=split.calib_end, activate=activate)
+        conn_or_url, wmodel, metrics=wmodel.metrics, params={"history": "all"},
+        train_start=pd.to_datetime(frame["day"]).min().date(),
+        train_end=pd.to_datetime(frame["day"]).max().date(), activate=activate)
     return TrainResult(risk_id, wear_id, rmodel, wmodel, evaluation, seconds)
 
 

@@ -111,8 +111,9 @@ def score_day(conn_or_url: psycopg.Connection | str, day: date | None = None, *,
             frame = frame.loc[frame["machine_id"].astype(str).isin(set(machines))]
     seconds["load_s"] = time.monotonic() - t
     t = time.monotonic()
+    current = inputs.current_feature_info(frame.columns)
     risk_id, rmodel = risk_model or registry.load_active(conn_or_url, RISK_KIND,
-                                                         current_features=frame.columns)
+                                                         current_features=current)
     wear_pair = wear_model
     if wear_pair is None:
         try:
