@@ -213,7 +213,8 @@ def check_feature_list(model: Registrable, current: Iterable[str] | Mapping[str,
         changed = []
         for name in model.features:
             old, new = info.get(name), current[name]
-            if old is None or new is None:
+            # Only features described by the catalogue at training time can be compared.
+            if old is None or new is None or not getattr(old, "unit", ""):
                 continue
             for attr in ("kind", "unit"):
                 was, now = getattr(old, attr, None), _get(new, attr)
