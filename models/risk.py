@@ -45,7 +45,7 @@ class TrainConfig:
     stride_d: int = 0                 # keep one day in N per machine; 0 = as needed for
     max_design_rows: int = 3_000_000  # ... at most this many rows before down-sampling
     neg_per_pos: float = 12.0         # negatives kept per failure row
-    max_train_rows: int = 1_500_000
+    max_train_rows: int = 500_000     # after down-sampling: keeps 10,000 machines in bar
     max_calib_rows: int = 800_000
     max_val_rows: int = 300_000       # calibration rows that early stopping watches
     variant: str = "auto"             # auto = fit both, keep the better on calibration data
