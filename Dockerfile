@@ -26,6 +26,7 @@ COPY ingest ./ingest
 COPY features ./features
 COPY models ./models
 COPY scheduler ./scheduler
+COPY backtest ./backtest
 RUN uv sync --frozen --no-dev
 
 # Run as an unprivileged user; FLEETCARE_DATA_DIR (a volume in docker-compose.yml) is its.

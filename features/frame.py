@@ -77,6 +77,9 @@ def _read_csv(conn: psycopg.Connection, query: sql.Composable, params: dict[str,
     with conn.cursor() as cur, cur.copy(copy_sql, params) as copy:
         for chunk in copy:
             buf.write(chunk)
+    if not buf.tell():
+        # pyarrow refuses an empty CSV; no rows is a normal answer (e.g. a new fleet).
+        return pa.schema([(c, types.get(c, pa.string())) for c in columns]).empty_table()
     buf.seek(0)
     return pacsv.read_csv(
         buf,

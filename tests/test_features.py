@@ -365,3 +365,10 @@ def test_chunk_size_does_not_change_rows(db_url: str) -> None:
     assert one["hours_90d"].notna().sum() > 0 and one["faults_all_30d"].sum() > 0
     pd.testing.assert_frame_equal(one, weeks, check_exact=True)
     pd.testing.assert_frame_equal(one, shares, check_exact=True)
+
+
+def test_load_features_on_an_empty_database_is_an_empty_frame(db_url: str) -> None:
+    from features.frame import load_features
+
+    frame = load_features(db_url, labels=True)
+    assert len(frame) == 0 and "machine_id" in frame.columns
