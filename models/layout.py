@@ -96,6 +96,28 @@ class Layout:
         return tuple(c for c in cat.COMPONENTS if c in found)
 
 
+# Condition features describe the machine's state now (sensors, fault codes, service
+# overdue, recent use); the rest describe who and where it is (line, region, hour meter,
+# age, calendar). With few failures to learn from, a model on all of them memorises
+# which machines failed in the training period; on condition features it cannot.
+_CONDITION_UNITS = frozenset({"°C", "°C/d", "bar", "bar/d", "share", "L/h"})
+_CONDITION_NAME = re.compile(
+    r"^(faults_|codes_|high_oc_codes|new_codes|overdue_h_|hours_(1|7|30)d$|load_factor)")
+
+
+def condition_columns(layout: Layout) -> list[str]:
+    """The design columns that describe condition: every component-own feature, and the
+    machine-level sensor, fault-code, overdue-service and recent-use features."""
+    keep = [COMPONENT_COL, *layout.generic_features]
+    for col in layout.machine_features:
+        info = layout.info.get(col)
+        unit = info.unit if info else ""
+        if col not in layout.categorical and (unit in _CONDITION_UNITS
+                                              or _CONDITION_NAME.match(col)):
+            keep.append(col)
+    return keep
+
+
 def split_component(name: str) -> tuple[str, str] | None:
     """("faults_7d", "engine") for "faults_7d_engine"; None for a machine-level name."""
     for comp in _COMPONENTS_BY_LENGTH:

@@ -225,9 +225,13 @@ def train(frame: pd.DataFrame, split: TimeSplit, config: TrainConfig | None = No
     for variant in variants:
         fit(variant, variant, layout)
     if config.screen is True or (config.screen == "auto" and n_pos_t < config.screen_below):
-        # Features whose shuffling does not hurt the later period only help the model
-        # memorise the training period (machine identity, hour meters): drop them and
-        # refit; the calibration period decides whether that generalises better.
+        # Few failures: also try the condition features only (layout.condition_columns),
+        # and the features whose shuffling hurts the later period (the others only help
+        # memorise the training period). The calibration period decides.
+        cond = layout.restrict(lay.condition_columns(layout))
+        if len(cond.design_columns) < len(layout.design_columns):
+            for variant in variants:
+                fit(f"{variant}+condition", variant, cond)
         first = variants[0]
         keep = screen_features(fitted[first][1], Xv, yv, layout, seed=config.seed)
         if len(keep) < len(layout.design_columns) - 1:
