@@ -69,6 +69,7 @@ def add_codes(conn: Any, day: date, rows: list[tuple[str, list[dict[str, Any]]]]
         name = cat.SPNS[spn].name
         how = cat.FMI_MEANING.get(fmi, "")
         reason["text"] += (f"; mostly SPN {spn} {name}, FMI {fmi}"
-                           + (f" ({how})" if how else "") + f": {n} times")
+                           + (f" ({how})" if how else "")
+                           + f": {n} time{'s' if n != 1 else ''}")
         done += 1
     return done
