@@ -109,7 +109,5 @@ def _pipeline(ctx: click.Context, step: Callable[[str, Callable[[], object]], No
 
     step("plan: 保健 visits (next 4 weeks) and parts pre-stock", plans)
 
-    from backtest.cli import backtest
-
-    step("backtest: 100 machines x 8 weeks, 2 seeds, all four policies",
-         lambda: ctx.invoke(backtest, machines=100, weeks=8, seeds=2))
+    # The closed-loop backtest (issue 9) joins the demo once its loop passes its tests;
+    # run `fleetcare backtest` on its own meanwhile.
