@@ -26,8 +26,11 @@ log = logging.getLogger("fleetcare.backtest.cli")
 @click.option("--seed", default=7, show_default=True, help="Fleet and warm-up seed.")
 @click.option("--warmup-days", default=364, show_default=True,
               help="History simulated before --start (trains the model; policy-independent).")
-@click.option("--tech-days", default=1, show_default=True,
-              help="Technician-days per station and week for 保健 visits, every policy.")
+@click.option("--tech-days", type=int, default=None,
+              help="Technician-days per station and week for 保健 visits, every policy "
+              "[default: --preventive-share of the station's technicians x 6 days].")
+@click.option("--preventive-share", default=1 / 3, show_default=True, type=float,
+              help="Share of technician-days kept for 保健 when --tech-days is not given.")
 @click.option("--policies", default=",".join(POLICIES), show_default=True,
               help=f"Comma-separated, from {', '.join(ALL_POLICIES)} (oracle: the "
               "simulator's own risk, a ceiling).")
@@ -41,7 +44,8 @@ log = logging.getLogger("fleetcare.backtest.cli")
               help="Write a one-page report (.html or .png).")
 @click.pass_context
 def backtest(ctx: click.Context, machines: int, weeks: int, seeds: int, start: datetime,
-             seed: int, warmup_days: int, tech_days: int, policies: str, oracle: bool,
+             seed: int, warmup_days: int, tech_days: int | None, preventive_share: float,
+             policies: str, oracle: bool,
              method: str, workers: int, keep_databases: bool, as_json: bool,
              report: Path | None) -> None:
     """Closed-loop backtest: reactive, calendar, hours and predictive 保健 on one fleet.
@@ -62,7 +66,8 @@ def backtest(ctx: click.Context, machines: int, weeks: int, seeds: int, start: d
     try:
         config = BacktestConfig(machines=machines, weeks=weeks, seeds=seeds,
                                 start=start.date(), seed=seed, warmup_days=warmup_days,
-                                tech_days=tech_days, policies=chosen, method=method,
+                                tech_days=tech_days, preventive_share=preventive_share,
+                                policies=chosen, method=method,
                                 workers=workers, keep_databases=keep_databases)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
@@ -92,8 +97,8 @@ def print_table(summary: dict[str, Any], out: Any = None) -> None:
     echo = (lambda s: click.echo(s, file=out)) if out is not None else click.echo
     cfg = summary["config"]
     echo(f"backtest: {cfg['machines']} machines x {cfg['weeks']} weeks from {cfg['start']}, "
-         f"{cfg['seeds']} seed(s), {cfg['tech_days_per_station_week']} technician-day(s) per "
-         f"station and week ({cfg['stations']} stations)")
+         f"{cfg['seeds']} seed(s); 保健 capacity {cfg['tech_days_per_week']} technician-days a "
+         f"week over {cfg['stations']} stations ({cfg['capacity']})")
     cols = ("breakdowns", "peak_breakdowns", "downtime_h", "visits", "service_cost",
             "breakdown_cost", "total_cost", "fill_rate", "technician_utilisation")
     heads = ("breakdowns", "in peak", "downtime h", "visits", "service M", "breakdown M",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -22,6 +23,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 log = logging.getLogger("fleetcare.backtest.databases")
 
 _SAFE = re.compile(r"[^a-z0-9_]")
+CLONE_ATTEMPTS = 8
 
 
 def with_dbname(url: str, dbname: str) -> str:
@@ -71,10 +73,26 @@ class Databases:
                 # several times slower for a warm-up history of hundreds of MB.
                 strategy = (sql.SQL(" STRATEGY = FILE_COPY")
                             if _server_version(conn) >= 150000 else sql.SQL(""))
-                conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}{}").format(
-                    sql.Identifier(name), sql.Identifier(self.name(template)), strategy))
+                statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}{}").format(
+                    sql.Identifier(name), sql.Identifier(self.name(template)), strategy)
+                for attempt in range(CLONE_ATTEMPTS):
+                    try:
+                        conn.execute(statement)
+                        break
+                    except psycopg.errors.ObjectInUse:
+                        # Someone else's session on the template (a monitoring tool, a
+                        # clone another process started): it usually goes within seconds.
+                        if attempt == CLONE_ATTEMPTS - 1:
+                            raise
+                        time.sleep(0.5 * (attempt + 1))
         self.created.append(name)
         return with_dbname(self.base_url, name)
+
+    def freeze(self, label: str) -> None:
+        """Refuse new connections to database `label`: it is a template from now on."""
+        with _admin(self.base_url) as conn:
+            conn.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(
+                sql.Identifier(self.name(label))))
 
     def drop_all(self) -> None:
         if self.keep:

@@ -126,13 +126,14 @@ def run_branch(spec: BranchSpec, state: StartState, config: BacktestConfig,
     observe = getattr(policy, "observe", None)
     fleet = sim.fleet
     ledger = Ledger(fleet, planning.downtime_cost_per_h)
+    capacity = {s.station_id: config.capacity(s.technicians) for s in fleet.stations}
     seconds: Counter[str] = Counter()
     conn = db.connect(spec.database_url) if spec.database_url and policy.reads_database \
         else None
     try:
         publisher = Publisher(uplink, conn) if conn is not None else None
         for w in range(config.weeks):
-            week = Week(w, config.start + timedelta(days=7 * w), config.tech_days)
+            week = Week(w, config.start + timedelta(days=7 * w), capacity)
             if sim.day != week.start:
                 raise AssertionError(f"simulator is at {sim.day}, the week starts {week.start}")
             stock.receive(week.start)
@@ -146,7 +147,7 @@ def run_branch(spec: BranchSpec, state: StartState, config: BacktestConfig,
             for machine_id, day, actions in decision.visits:
                 sim.apply_visit(machine_id, day, actions)
                 booked[(machine_id, day)] += 1
-            ledger.start_week(w, config.tech_days * len(fleet.stations),
+            ledger.start_week(w, sum(capacity.values()),
                               decision.tech_days_used, len(decision.visits))
             orders = stock.top_up(stock.usage_targets())
             for key, qty in decision.orders.items():

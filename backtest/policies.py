@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import time as clock
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Protocol
@@ -53,8 +54,7 @@ class Week:
 
     index: int
     start: date
-    tech_days: int                 # per station and week
-
+    capacity: Mapping[str, int]    # technician-days per station for this week
     @property
     def as_of(self) -> date:
         return self.start - timedelta(days=1)
@@ -121,13 +121,14 @@ class Planned:
 
     # -- shared ----------------------------------------------------------------------
 
-    def stations(self, conn: psycopg.Connection, tech_days: int) -> list[Station]:
+    def stations(self, conn: psycopg.Connection, capacity: Mapping[str, int]) -> list[Station]:
         from scheduler import store
 
         if self._stations is None:
             self._stations = store.load_stations(conn)
             self._peaks = store.load_peaks(conn)
-        return [replace(s, tech_days_per_week=tech_days) for s in self._stations]
+        return [replace(s, tech_days_per_week=capacity.get(s.station_id, 0))
+                for s in self._stations]
 
     def decide(self, conn: psycopg.Connection | None, week: Week,
                stock: dict[StockKey, tuple[int, int]]) -> Decision:
@@ -137,7 +138,7 @@ class Planned:
         assert conn is not None, f"the {self.name} policy reads its database"
         decision = Decision()
         t = clock.perf_counter()
-        stations = self.stations(conn, week.tech_days)
+        stations = self.stations(conn, week.capacity)
         machines = store.load_machines(conn, week.as_of, stations)
         hours = queries.service_hours(conn, week.cutoff)
         conn.commit()
@@ -146,7 +147,7 @@ class Planned:
         decision.info["candidates"] = len(wanted)
         t = clock.perf_counter()
         visits: list[Visit] = []
-        if wanted and week.tech_days > 0:
+        if wanted and any(week.capacity.values()):
             plan = plan_visits(stations, wanted, week.start, 1, policy=self.planning,
                                method=self.method, peaks=self._peaks)
             visits = plan.visits
@@ -234,16 +235,33 @@ class Predictive(Planned):
 
 def refresh_scores(conn: psycopg.Connection, week: Week, risk_model: tuple[int, Any] | None,
                    wear_model: tuple[int, Any] | None) -> dict[str, float]:
-    """Build the features of the last known day and score it (written to the database)."""
+    """Build the features of the last known day, score it and store the scores.
+
+    What `fleetcare features` and `fleetcare score` do each night, for one day. Reasons
+    (per-row explanations) are left out: they cost a re-scoring per feature and the
+    planner's choice does not depend on them.
+    """
     from features.build import build
-    from models.scoring import score_day
+    from features.days import SETTLE
+    from models import inputs, registry
+    from models.risk import KIND as RISK_KIND
+    from models.scoring import ScoreResult, score_frame, write_scores
+    from models.wear import KIND as WEAR_KIND
 
     seconds: dict[str, float] = {}
     t = clock.perf_counter()
-    build(conn, week.as_of, week.as_of, now=week.cutoff)
+    # The nightly job runs once the day has settled (features.days.SETTLE after midnight).
+    build(conn, week.as_of, week.as_of, now=week.cutoff + SETTLE)
     seconds["features_s"] = clock.perf_counter() - t
     t = clock.perf_counter()
-    score_day(conn, week.as_of, write=True, risk_model=risk_model, wear_model=wear_model)
+    frame = inputs.load_features(conn, days=[week.as_of])
+    risk_id, rmodel = risk_model or registry.load_active(conn, RISK_KIND,
+                                                         current_features=frame.columns)
+    wear_id, wmodel = wear_model or registry.load_active(conn, WEAR_KIND)
+    risk = score_frame(rmodel, frame, reasons_share=0.0, min_reasons=0)
+    wear = wmodel.forecast(frame, week.as_of)
+    write_scores(conn, ScoreResult(week.as_of, risk, wear, risk_id, wear_id),
+                 horizon_d=rmodel.horizon_d)
     conn.commit()
     seconds["score_s"] = clock.perf_counter() - t
     return seconds

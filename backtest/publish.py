@@ -10,6 +10,7 @@ on arrival (point-in-time features) sees the simulated calendar.
 from __future__ import annotations
 
 import copy
+import copyreg
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -26,17 +27,34 @@ from ingest.pipeline import Counts, MachineCache
 BATCH_MESSAGES = 50_000
 
 
-def clone_uplink(uplink: Uplink) -> Uplink:
-    """An independent copy of the gateways' state (sequence numbers, buffers, gaps).
+def _rebuild_uplink(state: dict[str, object], encoders: dict[str, type]) -> Uplink:
+    uplink = Uplink.__new__(Uplink)
+    uplink.__dict__.update(state)
+    for name, kind in encoders.items():
+        setattr(uplink, name, kind())
+    return uplink
 
-    The fleet is shared (read-only) and so is the JSON encoder (stateless; it cannot
-    be copied).
-    """
-    memo: dict[int, object] = {id(uplink.fleet): uplink.fleet}
-    for value in vars(uplink).values():
+
+def _reduce_uplink(uplink: Uplink) -> tuple[object, tuple[object, ...]]:
+    # msgspec encoders cannot be pickled or copied; they hold no state, so a branch (or
+    # a worker process) gets a new one.
+    state, encoders = {}, {}
+    for name, value in vars(uplink).items():
         if type(value).__module__.startswith("msgspec"):
-            memo[id(value)] = value
-    return copy.deepcopy(uplink, memo)
+            encoders[name] = type(value)
+        else:
+            state[name] = value
+    return _rebuild_uplink, (state, encoders)
+
+
+# Lets the gateways' state travel to worker processes and be deep-copied for branches.
+copyreg.pickle(Uplink, _reduce_uplink)  # type: ignore[arg-type]
+
+
+def clone_uplink(uplink: Uplink) -> Uplink:
+    """An independent copy of the gateways' state (sequence numbers, buffers, gaps);
+    the fleet (read-only) is shared."""
+    return copy.deepcopy(uplink, {id(uplink.fleet): uplink.fleet})
 
 
 def received_at(day_after: object) -> datetime:

@@ -30,8 +30,8 @@ def figure(summary: dict[str, Any]) -> Any:
     reps = summary.get("replications", [])
     fig, axes = plt.subplots(2, 3, figsize=(17, 9.5))
     fig.suptitle(f"Closed-loop backtest: {cfg['machines']} machines, {cfg['weeks']} weeks from "
-                 f"{cfg['start']}, {cfg['seeds']} seed(s), {cfg['tech_days_per_station_week']} "
-                 f"technician-day(s) per station and week", fontsize=13)
+                 f"{cfg['start']}, {cfg['seeds']} seed(s); every policy may use "
+                 f"{cfg['tech_days_per_week']} technician-days a week", fontsize=13)
 
     ax = axes[0, 0]
     total = [summary[p]["breakdowns"] for p in policies]

@@ -1,15 +1,18 @@
 """A whole backtest: warm-up once, then every (replication, policy) branch, in parallel.
 
-Branches share nothing after the warm-up, so they run in worker processes forked from
-the process that holds the warm-up state (fork gives each its own copy of the simulator
-without pickling it); each works on its own database. The most expensive branches
-(predictive: features and scoring every week) start first.
+Branches share nothing after the warm-up, so they run in worker processes, each on its
+own database, one branch per process, the most expensive (predictive: features and
+scoring every week) first. Workers come from a fork server, not a fork of this
+process: a process that has trained or scored a model has started OpenMP threads, and
+a child forked from it hangs in its first OpenMP region (GNU libgomp). Each worker
+unpickles the warm-up state once.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import pickle
 import time
 from collections.abc import Callable
 from typing import Any
@@ -30,16 +33,23 @@ _READS_DB = {"reactive": False}
 
 Progress = Callable[[str], None]
 
-# The warm-up state a forked worker inherits (set just before the pool starts).
-_STATE: StartState | None = None
-_CONFIG: BacktestConfig | None = None
-_PLANNING: PlanningPolicy | None = None
+# Modules a worker needs, imported once in the fork server.
+_PRELOAD = ["backtest.loop", "backtest.policies", "backtest.oracle", "features.build",
+            "models.scoring", "scheduler.visits", "scheduler.parts"]
+# The warm-up state of a worker process (set by _init_worker).
+_WORKER: tuple[StartState, BacktestConfig, PlanningPolicy] | None = None
+
+
+def _init_worker(payload: bytes) -> None:
+    global _WORKER
+    _WORKER = pickle.loads(payload)  # our own pickle, made a moment ago by the parent
 
 
 def _worker(spec: BranchSpec) -> BranchResult:
-    assert _STATE is not None and _CONFIG is not None and _PLANNING is not None
-    # A forked child owns its copy of the warm-up state: no need to copy it again.
-    return run_branch(spec, _STATE, _CONFIG, _PLANNING, fresh_copy=False)
+    assert _WORKER is not None
+    state, config, planning = _WORKER
+    # The process runs this one branch (maxtasksperchild=1): its state copy is its own.
+    return run_branch(spec, state, config, planning, fresh_copy=False)
 
 
 def run_backtest(config: BacktestConfig, base_url: str, *, timescaledb: str = "auto",
@@ -92,17 +102,15 @@ def run_branches(specs: list[BranchSpec], state: StartState, config: BacktestCon
             out.append(run_branch(spec, state, config, planning))
             say(_done(out[-1], len(out), len(specs)))
         return out
-    global _STATE, _CONFIG, _PLANNING
-    _STATE, _CONFIG, _PLANNING = state, config, planning
-    try:
-        ctx = mp.get_context("fork")
-        # One branch per child: each starts from the untouched warm-up state.
-        with ctx.Pool(processes=min(config.workers, len(specs)), maxtasksperchild=1) as pool:
-            for result in pool.imap_unordered(_worker, specs):
-                out.append(result)
-                say(_done(result, len(out), len(specs)))
-    finally:
-        _STATE = _CONFIG = _PLANNING = None
+    payload = pickle.dumps((state, config, planning), protocol=pickle.HIGHEST_PROTOCOL)
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(_PRELOAD)
+    # One branch per child: each starts from the untouched warm-up state.
+    with ctx.Pool(processes=min(config.workers, len(specs)), initializer=_init_worker,
+                  initargs=(payload,), maxtasksperchild=1) as pool:
+        for result in pool.imap_unordered(_worker, specs):
+            out.append(result)
+            say(_done(result, len(out), len(specs)))
     return out
 
 
@@ -127,7 +135,9 @@ def summarize(config: BacktestConfig, state: StartState, results: list[BranchRes
                    "replication_seeds": config.replication_seeds(),
                    "start": config.start.isoformat(), "end": config.end.isoformat(),
                    "fleet_seed": config.seed, "warmup_days": config.warmup_days,
-                   "tech_days_per_station_week": config.tech_days,
+                   "capacity": config.capacity_text(),
+                   "tech_days_per_week": sum(config.capacity(s.technicians)
+                                             for s in state.sim.fleet.stations),
                    "stations": len(state.sim.fleet.stations), "method": config.method,
                    "policies": list(config.policies)},
         "warmup": state.info,

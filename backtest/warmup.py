@@ -72,10 +72,10 @@ def run_warmup(config: BacktestConfig, dbs: Databases, *, timescaledb: str = "au
         t = time.perf_counter()
         say("warm-up: building daily features")
         from features.build import build
+        from features.days import SETTLE
 
-        cutoff = received_at(config.start)
-        built = build(conn, config.warmup_start, config.start - timedelta(days=1), now=cutoff,
-                      workers=2)
+        built = build(conn, config.warmup_start, config.start - timedelta(days=1),
+                      now=received_at(config.start) + SETTLE, workers=2)
         seconds["features_s"] = time.perf_counter() - t
         info["feature_rows"] = built.rows_written
         state = StartState(sim, uplink, warehouse, info=info)
@@ -84,6 +84,7 @@ def run_warmup(config: BacktestConfig, dbs: Databases, *, timescaledb: str = "au
             say("warm-up: training the risk and wear-life models on the warm-up history")
             state.risk_model, state.wear_model, info["model"] = _train(conn, config)
             seconds["train_s"] = time.perf_counter() - t
+    dbs.freeze(WARM)
     seconds["warmup_s"] = time.perf_counter() - t0
     info["seconds"] = {k: round(v, 1) for k, v in seconds.items()}
     return state

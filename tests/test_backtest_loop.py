@@ -23,13 +23,6 @@ from backtest.runner import branch_specs, run_branches, summarize
 from backtest.warmup import run_warmup
 from scheduler.policy import load_policy
 
-# Issue 9 is open: the committed loop stops at its first scoring week with "no feature
-# rows for the requested days" against the current models stage. Known, not hidden:
-# these tests run and report XFAIL until the loop is fixed (then XPASS shows it).
-pytestmark = pytest.mark.xfail(
-    reason="issue 9 open: backtest loop fails with NotEnoughDataError (no feature rows)",
-    strict=False)
-
 # Small, but a year of history (the model needs labelled failures in three periods) and a
 # season that crosses into the spring peak (April).
 CONFIG = BacktestConfig(machines=100, weeks=5, seeds=1, start=date(2025, 3, 24),
@@ -108,7 +101,8 @@ def test_future_rows_change_no_decision(warm: tuple[Databases, StartState]) -> N
     from fleetcare import db
 
     dbs, state = warm
-    week = Week(0, CONFIG.start, CONFIG.tech_days)
+    week = Week(0, CONFIG.start, {s.station_id: CONFIG.capacity(s.technicians)
+                                  for s in state.sim.fleet.stations})
     for policy_name in ("calendar", "hours", "predictive"):
         url = dbs.create(f"future_{policy_name}", template="warm")
         stock = dict(state.warehouse.snapshot_stock())

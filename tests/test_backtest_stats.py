@@ -1,0 +1,64 @@
+"""Paired differences and their intervals, the bar, and the report from a made-up summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from backtest import stats
+from backtest.report import write_report
+
+
+def _run(breakdowns: int, peak: int, cost: float) -> dict[str, float]:
+    return {m: 0.0 for m in stats.METRICS} | {"breakdowns": breakdowns,
+                                               "peak_breakdowns": peak, "total_cost": cost}
+
+
+RUNS = {
+    "reactive": [_run(100, 40, 9e6), _run(110, 44, 9.5e6), _run(90, 38, 8.8e6)],
+    "calendar": [_run(98, 40, 9.1e6), _run(108, 42, 9.6e6), _run(89, 37, 8.9e6)],
+    "hours": [_run(80, 30, 8.5e6), _run(85, 33, 8.8e6), _run(76, 29, 8.3e6)],
+    "predictive": [_run(60, 20, 8.0e6), _run(66, 22, 8.3e6), _run(57, 19, 7.9e6)],
+}
+
+
+def test_paired_difference_and_interval() -> None:
+    diff = stats.differences(RUNS)["predictive_vs_hours"]
+    # Per replication: -20, -19, -19 breakdowns.
+    assert diff["breakdowns"]["mean"] == pytest.approx(-19.33, abs=0.01)
+    lo, hi = diff["breakdowns"]["ci95"]
+    half = stats.t_quantile(2) * (1 / 3) ** 0.5 / 3 ** 0.5
+    assert (lo, hi) == pytest.approx((-19.33 - half, -19.33 + half), abs=0.01)
+    assert diff["breakdowns"]["excludes_zero"]
+    assert diff["total_cost"]["relative"] == pytest.approx(-0.4667 / 8.5333, abs=1e-3)
+
+
+def test_the_bar_uses_the_cheaper_rule() -> None:
+    means = stats.policy_means(RUNS)
+    bars = stats.bars(means, stats.differences(RUNS), RUNS)
+    assert bars["best_rule"] == "hours"
+    assert bars["peak_breakdown_reduction"] == pytest.approx(1 - 61 / 92, abs=1e-3)
+    assert bars["peak_reduction_at_least_30pct"]
+    assert bars["lower_total_cost_ci_excludes_zero"]
+
+
+def test_one_replication_has_no_interval() -> None:
+    one = {p: r[:1] for p, r in RUNS.items()}
+    assert stats.differences(one)["predictive_vs_reactive"]["total_cost"]["ci95"] is None
+
+
+def test_report_png_and_html(tmp_path: Path) -> None:
+    means = stats.policy_means(RUNS)
+    summary = {"config": {"machines": 10, "weeks": 2, "start": "2025-03-03", "seeds": 3,
+                          "tech_days_per_week": 18, "policies": list(RUNS)},
+               **means, "differences": stats.differences(RUNS),
+               "bars": stats.bars(means, stats.differences(RUNS), RUNS),
+               "replications": [{"policy": p, **r} for p, rs in RUNS.items() for r in rs],
+               "weekly": {p: {"breakdowns": [1, 2], "peak_breakdowns": [0, 1], "visits": [0, 0],
+                              "downtime_h": [1, 1]} for p in RUNS},
+               "peak_share_by_week": [0.0, 0.5], "notes": ["a note"]}
+    png = write_report(summary, tmp_path / "r.png")
+    page = write_report(summary, tmp_path / "r.html")
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    assert "data:image/png;base64," in page.read_text()
