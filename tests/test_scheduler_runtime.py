@@ -36,7 +36,7 @@ def _runs(url: str, job: str = "ingest_health") -> list[tuple[datetime, str, str
             (job,)).fetchall()
 
 
-def _wait_until(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+def _wait_until(predicate, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
