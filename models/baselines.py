@@ -85,11 +85,12 @@ def hours_rule(X: pd.DataFrame) -> np.ndarray:
             overdue[mask] = pd.to_numeric(X.loc[mask, col], errors="coerce").to_numpy(float)
         score = overdue / interval
     else:
-        col = first_column(X, HOURS_SINCE_SERVICE) or first_column(X, MACHINE_HOURS_SINCE_SERVICE)
-        if col is None:
+        since_col = (first_column(X, HOURS_SINCE_SERVICE)
+                     or first_column(X, MACHINE_HOURS_SINCE_SERVICE))
+        if since_col is None:
             raise KeyError(f"hours rule needs overdue_h_<interval> or hours since service, "
                            f"one of {HOURS_SINCE_SERVICE}")
-        since = pd.to_numeric(X[col], errors="coerce").to_numpy(dtype=float)
+        since = pd.to_numeric(X[since_col], errors="coerce").to_numpy(dtype=float)
         score = (since - interval) / interval
     # No service on record: as overdue as the machine's hours allow (worst case first).
     return np.where(np.isnan(score), np.nanmax(score, initial=0.0), score)

@@ -291,7 +291,7 @@ def _validated_frame(X: object) -> pd.DataFrame:
     return pd.DataFrame(arr)
 
 
-def _as_frame(X: object, columns: object = None) -> pd.DataFrame:
+def _as_frame(X: object, columns: Any = None) -> pd.DataFrame:
     if isinstance(X, pd.DataFrame):
         return X
     arr = np.asarray(X)

@@ -220,7 +220,7 @@ def leakage_check(X: pd.DataFrame, layout: lay.Layout, *, margin: float = 0.02,
     if flagged and raise_on_leak:
         raise LeakageError(
             "features predict failures better than the simulator's own risk (they see the "
-            f"future): {', '.join(f['feature'] for f in flagged)}")
+            f"future): {', '.join(str(f['feature']) for f in flagged)}")
     return verdict
 
 

@@ -57,11 +57,11 @@ def _integrate(truth: pd.DataFrame, horizon_d: int) -> pd.DataFrame:
     p = np.full((n, t), np.nan)
     last = t - horizon_d
     if last > 0:
-        d = np.arange(last)[None, :]
-        end = d + horizon_d                              # last day of the window
+        start = np.arange(last)[None, :]
+        end = start + horizon_d                          # last day of the window
         stop = np.minimum(next_fail[:, :last], end)      # integrate up to the failure day
         rows = np.arange(n)[:, None]
-        integral = cs[rows, stop + 1] - cs[rows, d + 1]
+        integral = cs[rows, stop + 1] - cs[rows, start + 1]
         held = np.where(next_fail[:, :last] <= end,
                         (end - stop) * h[rows, np.minimum(stop, t - 1)], 0.0)
         p[:, :last] = -np.expm1(-(integral + held))

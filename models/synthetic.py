@@ -140,7 +140,7 @@ def make_fleet(machines: int = 200, days: int = 365, *, seed: int = 7,
         teeth_used += hours * abrasive
         worn = teeth_used >= teeth_life
         for m in np.flatnonzero(worn & has[:, COMPONENTS.index("undercarriage")]):
-            wear_rows.append((m, "bucket_teeth", float(teeth_used[m]), 1))
+            wear_rows.append((int(m), "bucket_teeth", float(teeth_used[m]), 1))
         teeth_used = np.where(worn, 0.0, teeth_used)
         teeth_life = np.where(worn, rng.weibull(2.5, n) * 700 / abrasive, teeth_life)
 
@@ -186,15 +186,15 @@ def make_fleet(machines: int = 200, days: int = 365, *, seed: int = 7,
             ahead = np.full((days, n), np.nan)
             known = days - horizon_d
             if known > 0:
-                t = np.arange(known)
-                ahead[:known] = (csum[t + horizon_d + 1, :, j] - csum[t + 1, :, j]) > 0
+                step = np.arange(known)
+                ahead[:known] = (csum[step + horizon_d + 1, :, j] - csum[step + 1, :, j]) > 0
             ahead[:, ~has[:, j]] = np.nan
             frame[label_column(c)] = pd.array(ahead.reshape(-1), dtype="Float64").astype("boolean")
     if catalog_shape:
         frame = _fill_catalog_columns(frame, rng)
     # Censored wear intervals: the teeth still on each machine at the end.
     for m in np.flatnonzero(has[:, COMPONENTS.index("undercarriage")]):
-        wear_rows.append((m, "bucket_teeth", float(teeth_used[m]), 0))
+        wear_rows.append((int(m), "bucket_teeth", float(teeth_used[m]), 0))
     wear = pd.DataFrame(wear_rows, columns=["m", "part", "hours", "event"])
     wear["machine_id"] = master["machine_id"].to_numpy()[wear["m"]]
     wear["segment"] = pd.Categorical(master["segment"].to_numpy()[wear["m"]])
