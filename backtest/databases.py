@@ -89,10 +89,18 @@ class Databases:
         return with_dbname(self.base_url, name)
 
     def freeze(self, label: str) -> None:
-        """Refuse new connections to database `label`: it is a template from now on."""
+        """Refuse new connections to database `label`: it is a template from now on.
+
+        Sessions still on it are ended: TimescaleDB's job scheduler stays connected to
+        every database with the extension (and a template with a session cannot be
+        cloned); with connections refused, its launcher does not come back.
+        """
+        name = self.name(label)
         with _admin(self.base_url) as conn:
             conn.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(
-                sql.Identifier(self.name(label))))
+                sql.Identifier(name)))
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                         "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
 
     def drop_all(self) -> None:
         if self.keep:

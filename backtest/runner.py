@@ -40,9 +40,16 @@ _PRELOAD = ["backtest.loop", "backtest.policies", "backtest.oracle", "features.b
 _WORKER: tuple[StartState, BacktestConfig, PlanningPolicy] | None = None
 
 
-def _init_worker(payload: bytes) -> None:
+def _init_worker(payload: bytes, level: int) -> None:
     global _WORKER
     _WORKER = pickle.loads(payload)  # our own pickle, made a moment ago by the parent
+    # A fork-server child starts with no logging: the branch's weekly progress at the
+    # parent's level, the stages' own per-run lines (26 weeks x branches) only if wrong.
+    from fleetcare.logs import configure_logging
+
+    configure_logging(level)
+    for stage in ("gateways", "ingest", "features", "models", "scheduler"):
+        logging.getLogger(stage).setLevel(max(level, logging.WARNING))
 
 
 def _worker(spec: BranchSpec) -> BranchResult:
@@ -107,7 +114,8 @@ def run_branches(specs: list[BranchSpec], state: StartState, config: BacktestCon
     ctx.set_forkserver_preload(_PRELOAD)
     # One branch per child: each starts from the untouched warm-up state.
     with ctx.Pool(processes=min(config.workers, len(specs)), initializer=_init_worker,
-                  initargs=(payload,), maxtasksperchild=1) as pool:
+                  initargs=(payload, logging.getLogger("fleetcare").getEffectiveLevel()),
+                 maxtasksperchild=1) as pool:
         for result in pool.imap_unordered(_worker, specs):
             out.append(result)
             say(_done(result, len(out), len(specs)))

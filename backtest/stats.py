@@ -76,8 +76,9 @@ def differences(runs: Mapping[str, Sequence[Mapping[str, Any]]], focus: str = "p
             entry = {"mean": _round(diff["mean"]),
                      "ci95": [_round(x) for x in diff["ci95"]] if diff["ci95"] else None,
                      "relative": _round(diff["mean"] / ref, 4) if ref else None,
-                     "excludes_zero": (diff["ci95"] is not None
-                                       and (diff["ci95"][0] > 0 or diff["ci95"][1] < 0))}
+                     # bool(): numpy metrics compare to numpy bools, which JSON spells "True"
+                     "excludes_zero": bool(diff["ci95"] is not None
+                                           and (diff["ci95"][0] > 0 or diff["ci95"][1] < 0))}
             per_metric[m] = entry
         out[f"{focus}_vs_{other}"] = per_metric
     return out

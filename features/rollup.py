@@ -33,6 +33,9 @@ HYD_OIL_HOT_C = 85.0
 
 _TEL_ALL = {"telemetry_t": sql.SQL("telemetry t"), "telemetry_r": sql.SQL("telemetry_hours r")}
 # LATERAL: one index range probe per changed machine-day, never a scan of all readings.
+# OFFSET 0 keeps the view's subquery from being flattened into a join: flattened, the
+# planner underestimates the reset machines' readings and loops over all of them once
+# per changed day (16 s instead of well under one on a 1,000-machine week).
 _TEL_CHANGED = {
     "telemetry_t": sql.SQL(
         "feat_changed_days c CROSS JOIN LATERAL (SELECT x.* FROM telemetry x "
@@ -42,7 +45,7 @@ _TEL_CHANGED = {
         "(SELECT * FROM feat_changed_days WHERE machine_id = ANY(%(reset_machines)s::text[])) c "
         "CROSS JOIN LATERAL (SELECT x.* FROM telemetry_hours x "
         "WHERE x.machine_id = c.machine_id AND x.ts >= c.lo AND x.ts < c.hi "
-        "AND x.ts >= %(lo_min)s AND x.ts < %(hi_max)s) r"),
+        "AND x.ts >= %(lo_min)s AND x.ts < %(hi_max)s OFFSET 0) r"),
 }
 _FAULT_ALL = sql.SQL("fault_codes r")
 _FAULT_CHANGED = sql.SQL(

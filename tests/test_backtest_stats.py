@@ -62,3 +62,13 @@ def test_report_png_and_html(tmp_path: Path) -> None:
     page = write_report(summary, tmp_path / "r.html")
     assert png.read_bytes()[:4] == b"\x89PNG"
     assert "data:image/png;base64," in page.read_text()
+
+
+def test_numpy_metrics_give_plain_json_booleans() -> None:
+    import json
+
+    import numpy as np
+
+    runs = {p: [{k: np.float64(v) for k, v in r.items()} for r in rs] for p, rs in RUNS.items()}
+    diff = stats.differences(runs)["predictive_vs_hours"]["breakdowns"]
+    assert json.loads(json.dumps(diff, default=str))["excludes_zero"] is True

@@ -1,0 +1,36 @@
+"""Branch databases: a frozen warm-up database can be cloned whoever was still on it."""
+
+from __future__ import annotations
+
+import psycopg
+from conftest import ADMIN_URL
+
+from backtest.databases import Databases
+
+
+def test_freeze_ends_lingering_sessions_so_clones_work() -> None:
+    dbs = Databases(ADMIN_URL)
+    try:
+        url = dbs.create("warm")
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE t (x int)")
+            conn.execute("INSERT INTO t VALUES (1), (2)")
+        # A session that stays, as TimescaleDB's job scheduler does on every database
+        # with the extension: CREATE DATABASE ... TEMPLATE refuses a template in use.
+        lingering = psycopg.connect(url, autocommit=True)
+        dbs.freeze("warm")
+        clone = dbs.create("branch", template="warm")
+        with psycopg.connect(clone) as conn:
+            assert conn.execute("SELECT count(*) FROM t").fetchone() == (2,)
+        assert _ended(lingering)
+        lingering.close()
+    finally:
+        dbs.drop_all()
+
+
+def _ended(conn: psycopg.Connection) -> bool:
+    try:
+        conn.execute("SELECT 1")
+    except psycopg.OperationalError:
+        return True
+    return False
