@@ -79,7 +79,12 @@ class PlanningPolicy(BaseModel):
     end_of_life_hours: float = Field(default=15000.0, gt=0)
     first_month_value: float = Field(default=6000.0, ge=0)    # the one fixed visit planners keep
     first_month_days: int = Field(default=45, ge=1)
-    due_service_value: float = Field(default=800.0, ge=0)     # an hour-interval service folded in
+    due_service_value: float = Field(default=800.0, ge=0)     # wear parts due, changed on the visit
+    # The hour-interval service (oil, filters) is due: a 保健 visit does it on the spot,
+    # which keeps the machine's components in their serviced state (DOMAIN: 保健 folds in
+    # the due service). Worth a visit on its own: a little above visit_cost_cny.
+    interval_service_value: float = Field(default=1500.0, ge=0)
+    interval_service_due_h: float = Field(default=200.0, gt=0)  # 80 % of the 250 h interval
     # wear part "due" if due by visit + this
     due_lookahead_days: int = Field(default=21, ge=0)
     # Visiting in the customer's own busy months stops a working machine: avoid.

@@ -68,6 +68,8 @@ class Machine:
     wear: tuple[WearDue, ...] = ()
     last_visit: date | None = None
     engine_hours: float | None = None
+    # Hours run since the last engine-oil (hour-interval) service on record; None unknown.
+    hours_since_service: float | None = None
     priority: float | None = None
     earliest: date | None = None
     latest: date | None = None

@@ -47,7 +47,7 @@ SELECT m.machine_id, m.station_id, m.product_line, m.region_id, m.delivery_date,
        coalesce(c.key_account, false) AS key_account,
        coalesce(c.peak_months, '{}') AS peak_months,
        coalesce(t.lat, m.site_lat) AS lat, coalesce(t.lon, m.site_lon) AS lon,
-       t.engine_hours,
+       t.engine_hours, svc.engine_hours AS service_hours,
        (SELECT max(s.ts)::date FROM service_records s
          WHERE s.machine_id = m.machine_id AND s.kind IN ('preventive', 'inspection')
            AND s.ts < %(as_of)s::date + 1) AS last_visit
@@ -57,6 +57,12 @@ SELECT m.machine_id, m.station_id, m.product_line, m.region_id, m.delivery_date,
         SELECT lat, lon, engine_hours FROM telemetry
          WHERE machine_id = m.machine_id AND ts < %(as_of)s::date + 1
          ORDER BY ts DESC LIMIT 1) t ON true
+  -- The meter at the last engine-oil change: the maker's hour-interval service.
+  LEFT JOIN LATERAL (
+        SELECT s.engine_hours FROM service_records s
+         WHERE s.machine_id = m.machine_id AND s.ts < %(as_of)s::date + 1
+           AND s.parts @> '[{"part": "engine_oil"}]'::jsonb
+         ORDER BY s.ts DESC LIMIT 1) svc ON true
  ORDER BY m.machine_id"""
 
 # The latest scores on or before the planning date, per machine.
@@ -158,8 +164,18 @@ def load_machines(conn: psycopg.Connection, as_of: date, stations: Sequence[Stat
                 risks=risks.get(mid, {}), risk_reasons=reasons.get(mid, {}),
                 horizon_d=horizon.get(mid, 30), wear=tuple(wear.get(mid, ())),
                 last_visit=r["last_visit"],
-                engine_hours=None if r["engine_hours"] is None else float(r["engine_hours"])))
+                engine_hours=None if r["engine_hours"] is None else float(r["engine_hours"]),
+                hours_since_service=_since_service(r["engine_hours"], r["service_hours"])))
     return out
+
+
+def _since_service(now: float | None, at_service: float | None) -> float | None:
+    """Hours since the last service (since new if none on record); a meter replaced
+    since the service reads below it, so count from the new meter's zero."""
+    if now is None:
+        return None
+    last = float(at_service or 0.0)
+    return float(now) - last if now >= last else float(now)
 
 
 def latest_score_date(conn: psycopg.Connection) -> date | None:

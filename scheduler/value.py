@@ -197,7 +197,14 @@ def policy_value(m: Machine, day: date, policy: PlanningPolicy) -> float:
         v += policy.first_month_value
     if _wear_due(m, day, policy.due_lookahead_days):
         v += policy.due_service_value
+    if _interval_service_due(m, policy):
+        v += policy.interval_service_value
     return v
+
+
+def _interval_service_due(m: Machine, policy: PlanningPolicy) -> bool:
+    return (m.hours_since_service is not None
+            and m.hours_since_service >= policy.interval_service_due_h)
 
 
 def _end_of_life(m: Machine, day: date, policy: PlanningPolicy) -> bool:
@@ -240,6 +247,8 @@ def visit_reasons(m: Machine, day: date, avoided_by_component: Mapping[str, floa
     due = _wear_due(m, day, policy.due_lookahead_days)
     if due:
         out.append("service due: " + "; ".join(f"{p.replace('_', ' ')} {why}" for p, why in due))
+    if _interval_service_due(m, policy):
+        out.append(f"interval service due: {m.hours_since_service:,.0f} h since the last one")
     nxt = next_peak(peaks, day)
     if nxt and (nxt[0] - day).days <= m.horizon_d and not in_region_peak(peaks, day):
         out.append(f"before the peak season from {nxt[0].isoformat()}")

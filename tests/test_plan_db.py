@@ -197,3 +197,25 @@ def test_demo_step_proposes_both_plans_and_summarises_per_station(db_url: str) -
     assert result["stations"]["S1"]["parts_order_cny"] > 0
     text = "\n".join(demo_lines(result))
     assert "3 visits" in text and "S2" in text
+
+
+def test_hours_since_the_last_oil_service_come_from_the_database(db_url: str) -> None:
+    from scheduler import store
+
+    _world(db_url)
+    with psycopg.connect(db_url) as conn:
+        # OLD-LOW: oil changed at 700 h, meter now 930 h. PUMP: never serviced, 120 h.
+        conn.execute(
+            "INSERT INTO telemetry (machine_id, seq, ts, arrived_at, engine_hours) VALUES "
+            "('OLD-LOW', 1, '2025-02-27 10:00+08', '2025-02-27 10:00+08', 930), "
+            "('PUMP', 1, '2025-02-27 10:00+08', '2025-02-27 10:00+08', 120), "
+            "('OLD-LOW', 2, '2025-03-05 10:00+08', '2025-03-05 10:00+08', 990)")  # after as_of
+        conn.execute("INSERT INTO service_records (machine_id, seq, ts, arrived_at, kind, "
+                     "parts, station_id, engine_hours) VALUES "
+                     "('OLD-LOW', 2, '2025-01-10', '2025-01-10', 'preventive', %s, 'S1', 700)",
+                     (Jsonb([{"part": "engine_oil", "qty": 1}]),))
+        machines = {m.machine_id: m for m in store.load_machines(
+            conn, SCORED, store.load_stations(conn))}
+    assert machines["OLD-LOW"].hours_since_service == pytest.approx(230.0)
+    assert machines["PUMP"].hours_since_service == pytest.approx(120.0)
+    assert machines["KEY-HIGH"].hours_since_service is None   # no meter reading yet

@@ -159,6 +159,18 @@ def test_overdue_services_are_folded_into_the_visit() -> None:
     assert any(r.startswith("service due: engine oil overdue by 120 h") for r in visit.reasons)
 
 
+def test_a_due_interval_service_alone_is_worth_a_visit() -> None:
+    # Past warranty, low risk: only the hour meter speaks for a visit.
+    due = _machine("DUE", risks={"engine": 0.01}, hours_since_service=230.0)
+    fresh = _machine("FRESH", km_east=12, risks={"engine": 0.01}, hours_since_service=60.0)
+    plan = plan_visits([_station(technicians=2)], [due, fresh], MONDAY, 4)
+    assert {v.machine_id for v in plan.visits} == {"DUE"}
+    assert any(r.startswith("interval service due: 230 h") for r in plan.visits[0].reasons)
+    off = POLICY.model_copy(update={"interval_service_value": 0.0})
+    assert plan_visits([_station(technicians=2)], [due, fresh], MONDAY, 4,
+                       policy=off).visits == []
+
+
 def test_same_input_same_plan() -> None:
     inst = synthetic_instance(machines=300, stations=2, seed=11, window_start=MONDAY)
     a = plan_visits(inst.stations, inst.machines, MONDAY, 4, peaks=inst.peaks)
