@@ -36,9 +36,6 @@ from scheduler.problem import Machine, PeakRange, Station, Visit
 
 log = logging.getLogger("fleetcare.backtest.policies")
 
-# Hours since the last oil change from which a visit also does the interval service
-# (80 % of the shortest maker interval, 250 h).
-SERVICE_DUE_H = 200.0
 # The predictive policy re-plans parts every this many weeks (the monthly parts job),
 # for stations whose region's peak starts within the scheduler's parts look-ahead.
 PARTS_EVERY_WEEKS = 4
@@ -157,7 +154,7 @@ class Planned:
         for v in visits:
             acts = {"inspect", "replace_wear"}
             since = hours[v.machine_id].since_service if v.machine_id in hours else None
-            if since is None or since >= SERVICE_DUE_H:
+            if since is None or since >= self.planning.interval_service_due_h:
                 acts.add("service")
             decision.visits.append((v.machine_id, v.day, frozenset(acts)))
         self.after_plan(conn, week, machines, visits, stock, decision)

@@ -45,11 +45,9 @@ class ServiceHours:
     @property
     def since_service(self) -> float | None:
         """Hours run since the last service on record (None: no reading yet)."""
-        if self.hours_now is None:
-            return None
-        last = self.last_service_hours or 0.0
-        # A meter replaced since the service reads below it: count from the new meter's 0.
-        return self.hours_now - last if self.hours_now >= last else self.hours_now
+        from scheduler.store import since_service
+
+        return since_service(self.hours_now, self.last_service_hours)
 
 
 def service_hours(conn: psycopg.Connection, cutoff: datetime) -> dict[str, ServiceHours]:

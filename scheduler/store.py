@@ -165,11 +165,11 @@ def load_machines(conn: psycopg.Connection, as_of: date, stations: Sequence[Stat
                 horizon_d=horizon.get(mid, 30), wear=tuple(wear.get(mid, ())),
                 last_visit=r["last_visit"],
                 engine_hours=None if r["engine_hours"] is None else float(r["engine_hours"]),
-                hours_since_service=_since_service(r["engine_hours"], r["service_hours"])))
+                hours_since_service=since_service(r["engine_hours"], r["service_hours"])))
     return out
 
 
-def _since_service(now: float | None, at_service: float | None) -> float | None:
+def since_service(now: float | None, at_service: float | None) -> float | None:
     """Hours since the last service (since new if none on record); a meter replaced
     since the service reads below it, so count from the new meter's zero."""
     if now is None:
