@@ -1,8 +1,9 @@
 """Invariants every visit plan must hold, checked on every plan the planner returns.
 
 Recomputed from the plan and the raw coordinates, independently of how the solver
-modelled them: one visit per machine, technicians per day, technician-days per week,
-stops per technician-day, and each trip's driving plus on-site hours.
+modelled them: one visit per machine, technicians per day (a multi-day trip keeps its
+technician on every one of its days), technician-days per week, stops per trip, and each
+trip's driving plus on-site hours within its technician-days.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from fleetcare.errors import TerminalError
 from scheduler.geo import haversine_km
 from scheduler.policy import PlanningPolicy
 from scheduler.problem import Machine, Station, VisitPlan
+from scheduler.routes import site_hours
 
 
 class PlanInvariantError(TerminalError):
@@ -51,13 +53,25 @@ def check_plan(plan: VisitPlan, stations: Sequence[Station], machines: Sequence[
     techs_by_day: dict[tuple[str, object], list[int]] = defaultdict(list)
     per_week: Counter[tuple[str, int]] = Counter()
     visits_per_trip = Counter((v.station_id, v.trip) for v in plan.visits)
+    work_of = {(v.station_id, v.trip, v.machine_id): v.work for v in plan.visits}
+    day_list = list(plan.days)
     for t in plan.trips:
         s = st.get(t.station_id)
         if s is None:
             bad.append(f"trip of unknown station {t.station_id}")
             continue
-        techs_by_day[(t.station_id, t.day)].append(t.technician)
-        per_week[(t.station_id, (t.day - plan.window_start).days // 7)] += 1
+        if t.tech_days > policy.max_trip_days:
+            bad.append(f"{t.station_id} {t.day} trip {t.trip}: {t.tech_days} days > "
+                       f"{policy.max_trip_days}")
+        first = day_list.index(t.day) if t.day in days else None
+        span = day_list[first:first + t.tech_days] if first is not None else []
+        if len(span) < t.tech_days or any((b - a).days > 1 for a, b in
+                                          zip(span, span[1:], strict=False)):
+            bad.append(f"{t.station_id} {t.day} trip {t.trip}: {t.tech_days} consecutive "
+                       "working days not in the window")
+        for day in span:
+            techs_by_day[(t.station_id, day)].append(t.technician)
+        per_week[(t.station_id, (t.day - plan.window_start).days // 7)] += t.tech_days
         if not 0 <= t.technician < s.technicians:
             bad.append(f"{t.station_id} {t.day}: technician {t.technician} of {s.technicians}")
         if len(t.machine_ids) > policy.max_visits_per_day:
@@ -67,10 +81,12 @@ def check_plan(plan: VisitPlan, stations: Sequence[Station], machines: Sequence[
             bad.append(f"{t.station_id} trip {t.trip}: visits and stops disagree")
         stops = [mc[i] for i in t.machine_ids if i in mc]
         km = trip_km(s, stops, policy.road_factor)
-        hours = km / policy.speed_kmh + len(stops) * policy.visit_hours
-        if hours > policy.day_hours + 1e-6:
+        on_site = sum(site_hours(work_of.get((t.station_id, t.trip, m.machine_id), ()), policy)
+                      for m in stops)
+        hours = km / policy.speed_kmh + on_site
+        if hours > t.tech_days * policy.day_hours + 1e-6:
             bad.append(f"{t.station_id} {t.day} trip {t.trip}: {hours:.2f} h > "
-                       f"{policy.day_hours} h ({km:.0f} km, {len(stops)} stops)")
+                       f"{t.tech_days} x {policy.day_hours} h ({km:.0f} km, {len(stops)} stops)")
     for (sid, day), techs in techs_by_day.items():
         if len(techs) != len(set(techs)):
             bad.append(f"{sid} {day}: a technician has two trips on one day")

@@ -34,8 +34,13 @@ class ClassPolicy(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    preventive: bool = True           # basic: emergency service only, never planned
+    # basic: emergency service only; no visit for risk or policy reasons. The maker's
+    # hour-interval service (which today's rule does on every machine) is still planned
+    # when it is due and worth its cost.
+    preventive: bool = True
     multiplier: float = Field(default=1.0, ge=0)   # weight on every visit's value
+    # A visit by the service network sooner than this after the last one costs
+    # `revisit_cost_cny` (falling to 0 at this many days): a cost, never a block.
     min_days_between_visits: int = Field(default=30, ge=0)
 
 
@@ -45,7 +50,7 @@ def _default_classes() -> dict[str, ClassPolicy]:
         "exceed": ClassPolicy(multiplier=1.4, min_days_between_visits=21),
         "above": ClassPolicy(multiplier=1.15, min_days_between_visits=30),
         "meet": ClassPolicy(multiplier=1.0, min_days_between_visits=45),
-        "basic": ClassPolicy(preventive=False, multiplier=0.0, min_days_between_visits=365),
+        "basic": ClassPolicy(preventive=False, multiplier=1.0, min_days_between_visits=60),
     }
 
 
@@ -87,9 +92,49 @@ class PlanningPolicy(BaseModel):
     interval_service_due_h: float = Field(default=200.0, gt=0)  # 80 % of the 250 h interval
     # wear part "due" if due by visit + this
     due_lookahead_days: int = Field(default=21, ge=0)
-    # Visiting in the customer's own busy months stops a working machine: avoid.
-    customer_peak_factor: float = Field(default=0.4, ge=0, le=1)
-    region_peak_factor: float = Field(default=0.8, ge=0, le=1)
+    # What the maker's hour rule does on every machine: the service is due when the
+    # meter reaches the next multiple of `interval_step_h` above the last service, by
+    # the end of the window at the machine's recent hours per day. The value grows with
+    # the hours overdue (stale oil and filters stress the engine and pumps), capped.
+    interval_step_h: float = Field(default=250.0, gt=0)
+    overdue_service_value_per_h: float = Field(default=5.0, ge=0)
+    interval_service_value_cap: float = Field(default=6000.0, ge=0)
+    # Visiting in the customer's own busy months takes a working machine off its job for
+    # the visit's hours: a cost (CNY) the visit's value must beat, not a discount on it.
+    customer_peak_visit_cost: float = Field(default=600.0, ge=0)
+    region_peak_visit_cost: float = Field(default=0.0, ge=0)
+    # Cost of a revisit within the class's min_days_between_visits of the last visit by
+    # the service network, falling linearly to 0 at that many days.
+    revisit_cost_cny: float = Field(default=1500.0, ge=0)
+
+    # Rules of thumb as costs, the hour rule's service inside the policy, "last visit"
+    # a visit by the service network. Off: the planner as it was before (hard lock-out
+    # after a visit, busy-month discounts, basic class never visited) - for ablation.
+    good_practice: bool = True
+
+    # -- the work a visit does ---------------------------------------------------------
+    # Each visit chooses its work: inspect (finds running defects) when the risk it
+    # addresses is worth at least this much, the interval service when it is due,
+    # wear parts when they are due; a visit that is there anyway always inspects.
+    work_choice: bool = True
+    inspect_min_avoided_cny: float = Field(default=300.0, ge=0)
+    service_hours: float = Field(default=1.5, ge=0)             # on site, on top of visit_hours
+
+    # -- pre-peak campaign -------------------------------------------------------------
+    # In the weeks before a region's peak season, wear parts that fall due before the
+    # peak ends are changed now (the parts plan stocks them for the peak), so no worn
+    # part stresses a machine in its busiest weeks. Risk needs no extra weight here:
+    # a visit's avoided cost already counts the peak's dearer downtime.
+    pre_peak_weeks: int = Field(default=4, ge=0)
+
+    # -- alerts between weekly plans ---------------------------------------------------
+    # Share of each station's weekly technician-days the weekly plan leaves for visits
+    # dispatched the next day when a machine's risk jumps; unused alert days are not
+    # carried over. An alert: the machine's highest component risk is at least
+    # `alert_min_risk` and `alert_jump` times what the weekly plan saw.
+    alert_share: float = Field(default=0.2, ge=0, le=1)
+    alert_min_risk: float = Field(default=0.15, ge=0, le=1)
+    alert_jump: float = Field(default=1.5, ge=1)
 
     # -- capacity and travel -----------------------------------------------------------
     workdays: tuple[int, ...] = (0, 1, 2, 3, 4, 5)     # Mon-Sat (date.weekday())
@@ -101,6 +146,10 @@ class PlanningPolicy(BaseModel):
     cluster_radius_km: float = Field(default=10.0, gt=0)       # machines this close share a trip
     visit_cost_cny: float = Field(default=1200.0, ge=0)        # labour and consumables per visit
     travel_cost_per_km: float = Field(default=2.0, ge=0)
+    # Machines beyond a day's round trip get trips of up to this many consecutive
+    # technician-days (1: day trips only), with a night's lodging between days.
+    max_trip_days: int = Field(default=3, ge=1, le=6)
+    lodging_cost_per_night: float = Field(default=350.0, ge=0)
 
     # -- parts -----------------------------------------------------------------------
     # Cheap fast-wearing parts (C) must never be missing; expensive ones (A) are held

@@ -70,9 +70,13 @@ class Machine:
     engine_hours: float | None = None
     # Hours run since the last engine-oil (hour-interval) service on record; None unknown.
     hours_since_service: float | None = None
+    # Operating hours per day lately (the hour rule's due date); None unknown.
+    hours_per_day: float | None = None
     priority: float | None = None
     earliest: date | None = None
     latest: date | None = None
+    # The work a visit must do whatever the planner's choice (a rule's own visits).
+    work: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,10 @@ class PartToBring:
     part: str
     qty: int
     why: str
+
+
+# What a visit can do on site; the simulator's and the field's names alike.
+WORK = ("inspect", "service", "replace_wear")
 
 
 @dataclass(frozen=True)
@@ -97,19 +105,31 @@ class Visit:
     travel_km: float         # road km from the station to this stop
     reasons: tuple[str, ...] = ()
     parts: tuple[PartToBring, ...] = ()
+    work: tuple[str, ...] = ("inspect",)   # subset of WORK, in WORK's order
+    dispatched: bool = False               # an alert visit, sent the next day
 
 
 @dataclass(frozen=True)
 class Trip:
-    """One technician-day: leave the station, visit the stops in order, come back."""
+    """One technician's trip: leave the station, visit the stops in order, come back.
+
+    Most trips are one technician-day. A machine beyond a day's round trip gets a
+    multi-day trip: `tech_days` consecutive working days of the same technician, with
+    `tech_days - 1` nights of lodging.
+    """
 
     station_id: str
-    day: date
+    day: date                # first day
     technician: int
     trip: int
     machine_ids: tuple[str, ...]
     km: float
-    hours: float
+    hours: float             # driving plus on-site hours over the whole trip
+    tech_days: int = 1
+
+    @property
+    def nights(self) -> int:
+        return self.tech_days - 1
 
 
 @dataclass
@@ -139,7 +159,10 @@ class VisitPlan:
     trips: list[Trip]
     stations: list[StationResult]
     solve_s: float
-    unreachable: list[str] = field(default_factory=list)   # too far for a day trip
+    # Wanted but too far even for the longest trip the policy allows.
+    unreachable: list[str] = field(default_factory=list)
+    # Technician-days the stations offered for the window (None: no weekly cap given).
+    tech_days_offered: int | None = None
 
     @property
     def value(self) -> float:
@@ -163,10 +186,16 @@ class VisitPlan:
         bound = self.bound
         return 0.0 if bound <= 1e-9 else max(0.0, (bound - self.objective) / abs(bound))
 
+    @property
+    def tech_days_used(self) -> int:
+        return sum(t.tech_days for t in self.trips)
+
     def summary(self) -> dict[str, Any]:
         by_station: dict[str, int] = {}
         for v in self.visits:
             by_station[v.station_id] = by_station.get(v.station_id, 0) + 1
+        used = self.tech_days_used
+        unused = None if self.tech_days_offered is None else self.tech_days_offered - used
         return {
             "window_start": self.window_start.isoformat(),
             "window_end": (self.window_end - timedelta(days=1)).isoformat(),   # last day
@@ -181,5 +210,14 @@ class VisitPlan:
             "solve_s": round(self.solve_s, 3),
             "travel_km": round(sum(t.km for t in self.trips), 1),
             "unreachable": len(self.unreachable),
+            "multi_day_trips": sum(1 for t in self.trips if t.tech_days > 1),
+            "lodging_nights": sum(t.nights for t in self.trips),
+            "tech_days_used": used,
+            "tech_days_offered": self.tech_days_offered,
+            # Capacity the planner left idle, and why: it only sends a technician where
+            # the visit is worth more than it costs (visit, travel, lodging).
+            "tech_days_unused": unused,
+            "unused_because": ("no further visit worth its cost" if unused else None),
+            "work": {w: sum(1 for v in self.visits if w in v.work) for w in WORK},
             "visits_by_station": by_station,
         }

@@ -1,13 +1,18 @@
-"""Technician-day routes: the best stop order, and the candidate trips the MIP chooses from.
+"""Technician trips: the best stop order, and the candidate trips the MIP chooses from.
 
 A trip is at most `max_visits_per_day` stops (4 by default), so the best order is found
 exactly by trying every permutation (24 for 4 stops, vectorised). Any subset of a
 feasible trip is feasible too (dropping a stop never lengthens a route, by the triangle
-inequality), so the MIP may use a chosen trip partly.
+inequality, nor adds on-site hours), so the MIP may use a chosen trip partly.
+
+A trip takes as many consecutive technician-days as its driving and on-site hours need
+(`trip_days`): one for the machines within a day's round trip, more, with a night's
+lodging between them, for remote sites, up to the policy's `max_trip_days`.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from itertools import permutations
@@ -63,26 +68,48 @@ def route_km(order: Sequence[int], road: FloatArray, station_km: FloatArray) -> 
     return float(station_km[order[0]]) + legs + float(station_km[order[-1]])
 
 
-def trip_hours(km: float, stops: int, policy: PlanningPolicy) -> float:
-    """Driving plus on-site hours of a technician-day."""
-    return km / policy.speed_kmh + stops * policy.visit_hours
+def site_hours(work: Iterable[str], policy: PlanningPolicy) -> float:
+    """Hours on site for a visit's work: an inspection or a service alone takes a
+    visit's hours; both take the service's hours on top."""
+    acts = set(work)
+    return policy.visit_hours + (policy.service_hours if {"inspect", "service"} <= acts
+                                 else 0.0)
 
 
-def fits(km: float, stops: int, policy: PlanningPolicy) -> bool:
-    return trip_hours(km, stops, policy) <= policy.day_hours + 1e-9
+def trip_hours(km: float, site_hours: float, policy: PlanningPolicy) -> float:
+    """Driving plus on-site hours of a trip (`site_hours`: all its stops together)."""
+    return km / policy.speed_kmh + site_hours
+
+
+def trip_days(km: float, site_hours: float, policy: PlanningPolicy) -> int:
+    """Consecutive technician-days a trip takes (at least one)."""
+    return max(1, math.ceil(trip_hours(km, site_hours, policy) / policy.day_hours - 1e-9))
+
+
+def fits(km: float, site_hours: float, policy: PlanningPolicy, days: int | None = None) -> bool:
+    """Whether a trip fits in `days` technician-days (default: the longest trip allowed)."""
+    limit = policy.max_trip_days if days is None else days
+    return trip_hours(km, site_hours, policy) <= limit * policy.day_hours + 1e-9
+
+
+def trip_cost(km: float, days: int, policy: PlanningPolicy) -> float:
+    """Travel and lodging of a trip, CNY."""
+    return policy.travel_cost_per_km * km + policy.lodging_cost_per_night * (days - 1)
 
 
 def candidate_trips(road: FloatArray, station_km: FloatArray, worth: FloatArray,
-                    policy: PlanningPolicy, extra: Iterable[Sequence[int]] = ()
-                    ) -> list[tuple[list[int], float]]:
+                    policy: PlanningPolicy, extra: Iterable[Sequence[int]] = (),
+                    site_h: FloatArray | None = None) -> list[tuple[list[int], float]]:
     """Feasible trips (best order, km) for the MIP to choose from.
 
     From every machine as the first pick: the machine alone, the trip grown by its nearest
     neighbours, and the trip grown by its most valuable neighbours within the grouping
-    radius. `worth` is each machine's best net value; `extra` adds trips from elsewhere
-    (the greedy plan's).
+    radius, never taking more technician-days than the first pick alone. `worth` is each
+    machine's best net value; `extra` adds trips from elsewhere (the greedy plan's);
+    `site_h` the on-site hours of each machine's visit (default: `visit_hours`).
     """
     n = len(station_km)
+    site = np.full(n, policy.visit_hours) if site_h is None else np.asarray(site_h)
     radius = 2 * policy.cluster_radius_km
     cap = policy.max_visits_per_day
     seen: set[frozenset[int]] = set()
@@ -93,20 +120,22 @@ def candidate_trips(road: FloatArray, station_km: FloatArray, worth: FloatArray,
         if key in seen:
             return True
         order, km = best_order(list(key), road, station_km)
-        if not fits(km, len(order), policy):
+        if not fits(km, float(site[order].sum()), policy):
             return False
         seen.add(key)
         out.append((order, km))
         return True
 
     def grow(stops: list[int], ranking: NDArray[np.int64]) -> list[int]:
-        # Add neighbours in ranking order while the day still fits; only the full trip is
-        # a column (a chosen trip may be used partly, so its subsets need no column).
+        # Add neighbours in ranking order while the trip keeps its days; only the full
+        # trip is a column (a chosen trip may be used partly, so its subsets need none).
+        _, km0 = best_order(stops, road, station_km)
+        days = trip_days(km0, float(site[stops].sum()), policy)
         for c in ranking:
             if len(stops) >= cap:
                 break
             order, km = best_order([*stops, int(c)], road, station_km)
-            if fits(km, len(order), policy):
+            if fits(km, float(site[order].sum()), policy, days):
                 stops = order
         return stops
 

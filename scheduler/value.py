@@ -19,8 +19,9 @@ during the customer's own peak months (or the region's) is discounted.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 
@@ -29,7 +30,8 @@ from numpy.typing import NDArray
 
 from fleetcare import catalogue
 from scheduler.policy import PlanningPolicy
-from scheduler.problem import Machine, PartToBring, PeakRange
+from scheduler.problem import WORK, Machine, PartToBring, PeakRange
+from scheduler.routes import site_hours
 
 COMPONENTS = catalogue.COMPONENTS
 _COMP_INDEX = catalogue.COMPONENT_INDEX
@@ -75,6 +77,22 @@ class StationValues:
     avoided: NDArray[np.float64]    # [machines, days] expected avoided cost, CNY
     eligible: NDArray[np.bool_]     # [machines, days] visit allowed and worth its cost
     net: NDArray[np.float64]        # value - visit cost (where eligible, else 0)
+    # The work each machine's visit does (a subset of problem.WORK, in its order) and
+    # the hours it takes on site.
+    work: list[tuple[str, ...]] = field(default_factory=list)
+    site_h: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+
+    def take(self, keep: NDArray[np.int64]) -> StationValues:
+        """The rows of the machines `keep`."""
+        return StationValues(self.value[keep], self.avoided[keep], self.eligible[keep],
+                             self.net[keep], [self.work[int(i)] for i in keep],
+                             self.site_h[keep])
+
+
+# What the planner did before visits chose their work and rules of thumb became costs:
+# kept for `fleetcare backtest --ablation` (good_practice off), not for planning.
+LEGACY_CUSTOMER_PEAK_FACTOR = 0.4
+LEGACY_REGION_PEAK_FACTOR = 0.8
 
 
 @lru_cache(maxsize=4096)
@@ -99,14 +117,78 @@ def _wear_due(machine: Machine, day: date, lookahead: int) -> list[tuple[str, st
     return out
 
 
+def campaign_peak(peaks: Sequence[PeakRange], day: date, policy: PlanningPolicy
+                  ) -> tuple[date, date] | None:
+    """The peak season whose pre-peak campaign `day` falls in (None: not in one)."""
+    if policy.pre_peak_weeks <= 0:
+        return None
+    nxt = next_peak(peaks, day)
+    if nxt is None or (nxt[0] - day).days > 7 * policy.pre_peak_weeks:
+        return None
+    return nxt
+
+
+def wear_lookahead(m: Machine, day: date, policy: PlanningPolicy,
+                   peaks: Sequence[PeakRange]) -> int:
+    """Days ahead a wear part counts as due: to the peak's end during the campaign."""
+    peak = campaign_peak(peaks, day, policy)
+    if peak is None:
+        return policy.due_lookahead_days
+    return max(policy.due_lookahead_days, (peak[1] - day).days)
+
+
+def service_overdue_h(m: Machine, window_start: date, window_end: date,
+                      policy: PlanningPolicy) -> float | None:
+    """Hours overdue (>= 0) if the hour-interval service falls due before `window_end`
+    (exclusive), else None: the maker's hour rule, the same test as
+    scheduler.baselines.hours_rule_machines.
+
+    The service is due when the meter reaches the next multiple of the step above the
+    meter at the last service; at the machine's recent hours per day that is a date.
+    Without hours per day, due means the step is reached now.
+    """
+    if m.hours_since_service is None:
+        return None
+    if m.engine_hours is None:
+        return 0.0 if m.hours_since_service >= policy.interval_service_due_h else None
+    now = float(m.engine_hours)
+    last = max(now - float(m.hours_since_service), 0.0)
+    step = policy.interval_step_h
+    due_at = (math.floor(last / step) + 1) * step
+    if now >= due_at:
+        return now - due_at
+    if not m.hours_per_day:
+        # No recent rate to date the due hour: due when most of the step has run.
+        since = float(m.hours_since_service)
+        return 0.0 if since >= policy.interval_service_due_h else None
+    days_to_due = (due_at - now) / max(m.hours_per_day, 1e-6)
+    due = window_start + timedelta(days=max(0, math.ceil(days_to_due)))
+    return 0.0 if due < window_end else None
+
+
+def service_value(m: Machine, window_start: date, window_end: date,
+                  policy: PlanningPolicy) -> float:
+    """What doing the due hour-interval service on this visit is worth (0: not due)."""
+    if not policy.good_practice:
+        return policy.interval_service_value if _interval_service_due(m, policy) else 0.0
+    over = service_overdue_h(m, window_start, window_end, policy)
+    if over is None:
+        return 0.0
+    return min(policy.interval_service_value + policy.overdue_service_value_per_h * over,
+               max(policy.interval_service_value_cap, policy.interval_service_value))
+
+
 def station_values(machines: Sequence[Machine], days: Sequence[date], policy: PlanningPolicy,
                    peaks: Mapping[str, Sequence[PeakRange]]) -> StationValues:
-    """Value of visiting each machine on each day, vectorised over machines and days."""
+    """Value of visiting each machine on each day, vectorised over machines and days,
+    and the work each visit does."""
     n, nd = len(machines), len(days)
     if n == 0 or nd == 0:
         z = np.zeros((n, nd))
-        return StationValues(z, z.copy(), np.zeros((n, nd), bool), z.copy())
+        return StationValues(z, z.copy(), np.zeros((n, nd), bool), z.copy(),
+                             [("inspect",)] * n, np.full(n, policy.visit_hours))
     start = days[0]
+    window_end = days[-1] + timedelta(days=1)
     offs = np.array([(d - start).days for d in days], dtype=np.int64)           # [D]
     horizon = np.array([max(1, m.horizon_d) for m in machines], dtype=np.int64)  # [n]
     span = int(offs[-1] + horizon.max() + 1)
@@ -129,9 +211,15 @@ def station_values(machines: Sequence[Machine], days: Sequence[date], policy: Pl
     rows = np.arange(n)[:, None]
     peak_share = (busy[rows, offs[None, :] + horizon[:, None]] - busy[rows, offs[None, :]]) \
         / horizon[:, None]                                                       # [n, D]
-    day_factor = np.where(in_cust[:, offs], policy.customer_peak_factor,
-                          np.where(in_region[:, offs], policy.region_peak_factor, 1.0))
-
+    if policy.good_practice:
+        # Rules of thumb as costs: a visit in the customer's busy month costs its hours.
+        day_cost = np.where(in_cust[:, offs], policy.customer_peak_visit_cost,
+                            np.where(in_region[:, offs], policy.region_peak_visit_cost, 0.0))
+        day_factor = np.ones((n, nd))
+    else:
+        day_cost = np.zeros((n, nd))
+        day_factor = np.where(in_cust[:, offs], LEGACY_CUSTOMER_PEAK_FACTOR,
+                              np.where(in_region[:, offs], LEGACY_REGION_PEAK_FACTOR, 1.0))
     # Expected avoided cost per component.
     risk = np.zeros((n, len(COMPONENTS)))
     repair = np.zeros_like(risk)
@@ -153,11 +241,33 @@ def station_values(machines: Sequence[Machine], days: Sequence[date], policy: Pl
     avoided = (np.einsum("ncd,nc->nd", w, repair)
                + peak_mult * np.einsum("ncd,nc->nd", w, down_cost))
 
-    # Policy value and eligibility (per machine; cheap next to the arrays above).
+    # The work of each machine's visit, then policy value and eligibility per day.
     value = np.zeros((n, nd))
     eligible = np.zeros((n, nd), dtype=bool)
+    work: list[tuple[str, ...]] = []
+    site_h = np.zeros(n)
     for i, m in enumerate(machines):
         cls = policy.class_policy(m.product_line)
+        svc = service_value(m, start, window_end, policy)
+        reasons_v = [policy_value(m, day, policy) for day in days]
+        wear_any = any(_wear_due(m, day, wear_lookahead(m, day, policy,
+                                                          peaks.get(m.region_id, ())))
+                       for day in days[:1] + days[-1:])
+        if m.work is not None:
+            acts = m.work
+        elif not (policy.work_choice and policy.good_practice):
+            # Every visit does the same work: inspect, worn parts, the service if due.
+            acts = frozenset({"inspect", "replace_wear"} | ({"service"} if svc > 0 else set()))
+        else:
+            there_anyway = max(reasons_v) > 0
+            inspect = (float(avoided[i].max()) >= policy.inspect_min_avoided_cny
+                       or there_anyway or not (svc > 0 or wear_any))
+            acts = frozenset(({"inspect"} if inspect else set())
+                             | ({"service"} if svc > 0 else set())
+                             | ({"replace_wear"} if wear_any else set()))
+        work.append(tuple(a for a in WORK if a in acts))
+        site_h[i] = site_hours(acts, policy)
+        gain_inspect = 1.0 if "inspect" in acts else 0.0
         for k, day in enumerate(days):
             if day < m.delivery_date:
                 continue
@@ -169,21 +279,33 @@ def station_values(machines: Sequence[Machine], days: Sequence[date], policy: Pl
                 value[i, k] = m.priority
                 eligible[i, k] = True
                 continue
-            if not cls.preventive:
+            since = None if m.last_visit is None else (day - m.last_visit).days
+            recent = since is not None and since < cls.min_days_between_visits
+            if not policy.good_practice:
+                if not cls.preventive or recent:
+                    continue
+                v = cls.multiplier * day_factor[i, k] * (avoided[i, k] + reasons_v[k] + svc)
+                value[i, k] = v
+                eligible[i, k] = True
                 continue
-            if m.last_visit is not None and (day - m.last_visit).days < cls.min_days_between_visits:
-                continue
-            value[i, k] = cls.multiplier * day_factor[i, k] * (
-                avoided[i, k] + policy_value(m, day, policy))
-            eligible[i, k] = True
+            if cls.preventive:
+                wear_v = policy.due_service_value if "replace_wear" in acts else 0.0
+                v = cls.multiplier * (gain_inspect * avoided[i, k] + reasons_v[k] + svc + wear_v)
+            else:
+                v = svc   # basic: only the due interval service
+            if recent and cls.min_days_between_visits > 0:
+                v -= policy.revisit_cost_cny * (1 - since / cls.min_days_between_visits)
+            value[i, k] = v - day_cost[i, k]
+            eligible[i, k] = v > 0
     net = value - policy.visit_cost_cny
     eligible &= net > 0
     net = np.where(eligible, net, 0.0)
-    return StationValues(value, avoided, eligible, net)
+    return StationValues(value, avoided, eligible, net, work, site_h)
 
 
 def policy_value(m: Machine, day: date, policy: PlanningPolicy) -> float:
-    """The CNY-equivalent a visit on `day` is worth for policy reasons alone."""
+    """The CNY-equivalent a visit on `day` is worth for policy reasons alone (the
+    interval service and wear parts are valued with the visit's work)."""
     v = 0.0
     if m.warranty_end is not None and day <= m.warranty_end:
         v += policy.warranty_value
@@ -195,10 +317,8 @@ def policy_value(m: Machine, day: date, policy: PlanningPolicy) -> float:
         v += policy.end_of_life_value
     if _first_month(m, day, policy):
         v += policy.first_month_value
-    if _wear_due(m, day, policy.due_lookahead_days):
+    if not policy.good_practice and _wear_due(m, day, policy.due_lookahead_days):
         v += policy.due_service_value
-    if _interval_service_due(m, policy):
-        v += policy.interval_service_value
     return v
 
 
@@ -219,9 +339,12 @@ def _first_month(m: Machine, day: date, policy: PlanningPolicy) -> bool:
 
 
 def visit_reasons(m: Machine, day: date, avoided_by_component: Mapping[str, float],
-                  policy: PlanningPolicy, peaks: Sequence[PeakRange]) -> tuple[str, ...]:
+                  policy: PlanningPolicy, peaks: Sequence[PeakRange],
+                  work: Sequence[str] = ("inspect", "service", "replace_wear"),
+                  window_end: date | None = None) -> tuple[str, ...]:
     """Why this visit is in the plan, most important first, in a planner's words."""
     out: list[str] = []
+    window_end = window_end or day + timedelta(days=1)
     if m.priority is not None:
         out.append(f"policy priority {m.priority:,.0f}")
     ranked = sorted(avoided_by_component.items(), key=lambda kv: -kv[1])
@@ -244,11 +367,15 @@ def visit_reasons(m: Machine, day: date, avoided_by_component: Mapping[str, floa
         out.append(f"near end of life ({age:.1f} years{hours}): replacement sale likely")
     if _first_month(m, day, policy):
         out.append(f"first month after delivery ({m.delivery_date.isoformat()})")
-    due = _wear_due(m, day, policy.due_lookahead_days)
-    if due:
-        out.append("service due: " + "; ".join(f"{p.replace('_', ' ')} {why}" for p, why in due))
-    if _interval_service_due(m, policy):
+    due = _wear_due(m, day, wear_lookahead(m, day, policy, peaks))
+    if due and "replace_wear" in work:
+        out.append("wear parts due: " + "; ".join(f"{p.replace('_', ' ')} {why}"
+                                                  for p, why in due))
+    if "service" in work and m.hours_since_service is not None:
         out.append(f"interval service due: {m.hours_since_service:,.0f} h since the last one")
+    campaign = campaign_peak(peaks, day, policy)
+    if campaign is not None:
+        out.append(f"pre-peak campaign: the peak season starts {campaign[0].isoformat()}")
     nxt = next_peak(peaks, day)
     if nxt and (nxt[0] - day).days <= m.horizon_d and not in_region_peak(peaks, day):
         out.append(f"before the peak season from {nxt[0].isoformat()}")
@@ -275,12 +402,23 @@ def avoided_by_component(m: Machine, day_offset: int, policy: PlanningPolicy) ->
     return out
 
 
-def parts_to_bring(m: Machine, day: date, policy: PlanningPolicy) -> tuple[PartToBring, ...]:
-    """Wear parts due on this machine, and repair parts for its high-risk components."""
+def parts_to_bring(m: Machine, day: date, policy: PlanningPolicy,
+                   work: Sequence[str] = ("inspect", "service", "replace_wear"),
+                   peaks: Sequence[PeakRange] = ()) -> tuple[PartToBring, ...]:
+    """Wear parts due on this machine, the interval service's parts, and repair parts
+    for its high-risk components, as the visit's work needs them."""
     out: list[PartToBring] = []
-    for part, why in _wear_due(m, day, policy.due_lookahead_days):
-        info = catalogue.PARTS.get(part)
-        out.append(PartToBring(part, info.qty if info else 1, why))
+    if "replace_wear" in work:
+        for part, why in _wear_due(m, day, wear_lookahead(m, day, policy, peaks)):
+            info = catalogue.PARTS.get(part)
+            out.append(PartToBring(part, info.qty if info else 1, why))
+    if "service" in work and m.engine_hours is not None:
+        have = {p.part for p in out}
+        for part, qty in catalogue.interval_due(max(m.engine_hours, 250.0)).parts:
+            if part not in have:
+                out.append(PartToBring(part, qty, "interval service"))
+    if "inspect" not in work:
+        return tuple(out)
     for comp, p in sorted(m.risks.items(), key=lambda kv: -kv[1]):
         if p < policy.carry_repair_risk:
             continue

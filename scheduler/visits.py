@@ -20,6 +20,10 @@ technician) slots by an exact assignment. Weeks rather than days keep the model 
 days of a week are near-identical for value and a day-indexed model spends seconds per
 station on that symmetry; with each machine's best day in the week, the week model is a
 relaxation of the day-level choice among the same trips, so its bound stays a bound.
+
+Remote machines (beyond a day's round trip) ride on multi-day trips: such a trip counts
+its technician-days against the capacity rows and its lodging in its cost, and is placed
+first on consecutive free days of one technician.
 """
 
 from __future__ import annotations
@@ -84,6 +88,17 @@ class StationProblem:
     peaks_of_station: tuple[PeakRange, ...] = ()
 
     @property
+    def site_h(self) -> NDArray[np.float64]:
+        """On-site hours of each machine's visit (its chosen work)."""
+        return self.values.site_h
+
+    def trip_days(self, stops: Sequence[int], km: float | None = None) -> int:
+        """Technician-days a trip over `stops` takes."""
+        if km is None:
+            _, km = routes.best_order(list(stops), self.road, self.station_km)
+        return routes.trip_days(km, float(self.site_h[list(stops)].sum()), self.policy)
+
+    @property
     def n_weeks(self) -> int:
         return int(self.week_of_day.max()) + 1 if len(self.week_of_day) else 0
 
@@ -121,15 +136,19 @@ def build_problem(station: Station, machines: Sequence[Machine], days: tuple[dat
     lon = np.array([m.lon for m in machines], dtype=float)
     st_km = geo.haversine_km(station.lat, station.lon, lat, lon) * policy.road_factor \
         if machines else np.zeros(0)
-    alone_h = 2 * st_km / policy.speed_kmh + policy.visit_hours
-    reachable = np.asarray(alone_h <= policy.day_hours, dtype=bool)
-    wanted = np.asarray(vals.eligible.any(axis=1), dtype=bool)
+    alone_h = 2 * st_km / policy.speed_kmh + vals.site_h
+    alone_days = np.maximum(1, np.ceil(alone_h / policy.day_hours - 1e-9))
+    reachable = np.asarray(alone_h <= policy.max_trip_days * policy.day_hours + 1e-9,
+                           dtype=bool)
+    # A remote machine must be worth its trip's lodging too.
+    lodging = (alone_days - 1) * policy.lodging_cost_per_night
+    wanted = np.asarray((vals.net > lodging[:, None]).any(axis=1) & vals.eligible.any(axis=1),
+                        dtype=bool)
     unreachable = [m.machine_id for m, r, w in zip(machines, reachable.tolist(), wanted.tolist(),
                                                    strict=True) if w and not r]
     keep = np.flatnonzero(wanted & reachable)
     kept = [machines[int(i)] for i in keep]
-    vals = StationValues(vals.value[keep], vals.avoided[keep], vals.eligible[keep],
-                         vals.net[keep])
+    vals = vals.take(keep)
     st_km = st_km[keep]
     road = geo.pairwise_km(lat[keep], lon[keep]) * policy.road_factor if len(keep) else \
         np.zeros((0, 0))
@@ -220,19 +239,24 @@ def solve_mip(p: StationProblem, time_limit_s: float | None = None
     week_of_period = np.array([int(p.week_of_day[np.flatnonzero(period == w)[0]])
                                for w in range(n_per)], dtype=np.int64)
     trips = routes.candidate_trips(p.road, p.station_km, net_w.max(axis=1), policy,
-                                   extra=[stops for _, stops in greedy_trips])
+                                   extra=[stops for _, stops in greedy_trips], site_h=p.site_h)
     trip_index = {frozenset(t): k for k, (t, _) in enumerate(trips)}
     n_t = len(trips)
+    t_days = np.array([p.trip_days(t, km) for t, km in trips], dtype=np.int64)
+    per_len = np.bincount(period, minlength=n_per)
 
-    # Columns: x[i, w] for eligible pairs, then z[t, w] for trips with a member eligible in w.
+    # Columns: x[i, w] for eligible pairs, then z[t, w] for trips with a member eligible in
+    # w that fit in the period's days (a multi-day trip needs consecutive days).
     xi, xw = np.nonzero(elig_w)
     n_x = len(xi)
     x_col = {(int(i), int(w)): k for k, (i, w) in enumerate(zip(xi, xw, strict=True))}
     members = [np.asarray(t, dtype=np.int64) for t, _ in trips]
-    z_keys = [(t, w) for t in range(n_t) for w in range(n_per) if elig_w[members[t], w].any()]
+    z_keys = [(t, w) for t in range(n_t) for w in range(n_per)
+              if t_days[t] <= per_len[w] and elig_w[members[t], w].any()]
     z_col = {key: n_x + k for k, key in enumerate(z_keys)}
     n_col = n_x + len(z_keys)
-    travel = np.array([policy.travel_cost_per_km * km for _, km in trips])
+    travel = np.array([routes.trip_cost(km, int(t_days[t]), policy)
+                       for t, (_, km) in enumerate(trips)])
     cost = np.concatenate([net_w[xi, xw], [-travel[t] for t, _ in z_keys]])
 
     rows: list[int] = []
@@ -254,17 +278,17 @@ def solve_mip(p: StationProblem, time_limit_s: float | None = None
                 cols.append(col)
                 coefs.append(-1.0)
     # Technician-days per period (technicians x days), then per week when capped.
-    for (_, w), col in z_col.items():
+    for (t, w), col in z_col.items():
         rows.append(n + n_x + w)
         cols.append(col)
-        coefs.append(1.0)
+        coefs.append(float(t_days[t]))
     n_row = n + n_x + n_per
     row_upper = np.concatenate([np.ones(n), np.zeros(n_x), cap_w.astype(float)])
     if p.week_caps is not None:
-        for (_, w), col in z_col.items():
+        for (t, w), col in z_col.items():
             rows.append(n_row + int(week_of_period[w]))
             cols.append(col)
-            coefs.append(1.0)
+            coefs.append(float(t_days[t]))
         row_upper = np.concatenate([row_upper, np.asarray(p.week_caps, dtype=float)])
         n_row += len(p.week_caps)
     a = coo_matrix((coefs, (rows, cols)), shape=(n_row, n_col)).tocsc()
@@ -296,7 +320,10 @@ def solve_mip(p: StationProblem, time_limit_s: float | None = None
     start = np.zeros(n_col)
     for d, stops in greedy_trips:
         w = int(period[d])
-        start[z_col[(trip_index[frozenset(stops)], w)]] = 1.0
+        key = (trip_index[frozenset(stops)], w)
+        if key not in z_col:
+            continue   # a greedy multi-day trip running past its period: not a start
+        start[z_col[key]] = 1.0
         for i in stops:
             start[x_col[(i, w)]] = 1.0
     sol_in = highspy.HighsSolution()
@@ -315,7 +342,6 @@ def solve_mip(p: StationProblem, time_limit_s: float | None = None
         return greedy_trips, greedy_res
 
     plan: TripPlan = []
-    charged = 0.0
     for w in range(n_per):
         chosen_t = [t for (t, wk), col in z_col.items() if wk == w and sol[col] > 0.5]
         visited = {int(i) for (i, wk), col in x_col.items() if wk == w and sol[col] > 0.5}
@@ -326,11 +352,11 @@ def solve_mip(p: StationProblem, time_limit_s: float | None = None
         for i in sorted(visited):
             t = max((t for t in chosen_t if i in members[t]), key=lambda t: (load[t], -t))
             ride[t].append(i)
-        for t, stops in ride.items():
+        for _t, stops in ride.items():
             order, _ = routes.best_order(stops, p.road, p.station_km)
             week_trips.append(order)
-            charged += travel[t]
         plan += _assign_days(p, np.flatnonzero(period == w), week_trips)
+    charged = sum(_trip_cost(p, stops) for _, stops in plan)
     realised = float(sum(p.values.net[i, d] for d, stops in plan for i in stops)) - charged
     bound = float(info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else realised
     if realised < greedy_res.objective:
@@ -341,28 +367,62 @@ def solve_mip(p: StationProblem, time_limit_s: float | None = None
                                max(bound, realised), time.perf_counter() - started, n_col)
 
 
+def _trip_cost(p: StationProblem, stops: Sequence[int]) -> float:
+    order, km = routes.best_order(list(stops), p.road, p.station_km)
+    return routes.trip_cost(km, p.trip_days(order, km), p.policy)
+
+
 def _assign_days(p: StationProblem, day_ids: NDArray[np.int64], week_trips: list[list[int]]
                  ) -> TripPlan:
     """Put a period's trips on (day, technician) slots, maximising day-level value.
 
-    Exact (Hungarian) assignment; the trip count never exceeds the slots because the MIP
-    caps technician-days per period at technicians x days. A stop not allowed on the day
-    its trip gets (rare: an earliest/latest date inside the period) is dropped.
+    Multi-day trips first, each on the free run of consecutive days of one technician
+    where its stops are worth most; then the day trips by exact (Hungarian) assignment
+    on the slots left. The MIP caps technician-days per period at technicians x days, so
+    day trips always find a slot. A stop not allowed on the day its trip gets (rare: an
+    earliest/latest date inside the period) is dropped.
     """
     from scipy.optimize import linear_sum_assignment
 
     if not week_trips:
         return []
-    slots = np.repeat(day_ids, p.station.technicians)
-    gain = np.zeros((len(week_trips), len(slots)))
-    for t, stops in enumerate(week_trips):
-        idx = np.ix_(np.asarray(stops, dtype=np.int64), slots)
-        gain[t] = np.where(p.values.eligible[idx], p.values.net[idx], -1e9).sum(axis=0)
-    rows, cols = linear_sum_assignment(gain, maximize=True)
+    techs = p.station.technicians
+    free = np.ones((len(day_ids), techs), dtype=bool)
     out: TripPlan = []
-    for t, s in zip(rows, cols, strict=True):
-        d = int(slots[s])
+    days_of = [p.trip_days(stops) for stops in week_trips]
+    for t in sorted((t for t, k in enumerate(days_of) if k > 1), key=lambda t: -days_of[t]):
+        k = days_of[t]
+        idx = np.asarray(week_trips[t], dtype=np.int64)
+        best: tuple[float, int, int] | None = None
+        for j in range(len(day_ids) - k + 1):
+            for tech in range(techs):
+                if not free[j:j + k, tech].all():
+                    continue
+                d = int(day_ids[j])
+                gain = float(np.where(p.values.eligible[idx, d], p.values.net[idx, d], 0).sum())
+                if best is None or gain > best[0]:
+                    best = (gain, j, tech)
+        if best is None:
+            continue   # no run of free days left: the trip is dropped
+        _, j, tech = best
+        free[j:j + k, tech] = False
+        d = int(day_ids[j])
         stops = [i for i in week_trips[t] if p.values.eligible[i, d]]
+        if stops:
+            out.append((d, stops))
+    singles = [t for t, k in enumerate(days_of) if k == 1]
+    if not singles:
+        return out
+    slots = np.array([int(day_ids[j]) for j in range(len(day_ids)) for _ in range(techs)
+                      ])[free.reshape(-1)]
+    gain = np.zeros((len(singles), len(slots)))
+    for r, t in enumerate(singles):
+        idx = np.ix_(np.asarray(week_trips[t], dtype=np.int64), slots)
+        gain[r] = np.where(p.values.eligible[idx], p.values.net[idx], -1e9).sum(axis=0)
+    rows, cols = linear_sum_assignment(gain, maximize=True)
+    for r, s in zip(rows, cols, strict=True):
+        d = int(slots[s])
+        stops = [i for i in week_trips[singles[r]] if p.values.eligible[i, d]]
         if stops:
             out.append((d, stops))
     return out
@@ -436,8 +496,12 @@ def plan_visits(stations: Sequence[Station], machines: Sequence[Machine], window
         visits += v
         trips += t
         results.append(result)
+    offered = None
+    if all(s.tech_days_per_week is not None for s in stations):
+        offered = sum(int(s.tech_days_per_week or 0) for s in stations) * weeks
     plan = VisitPlan(window_start, window_start + timedelta(days=7 * weeks), days, method,
-                     visits, trips, results, time.perf_counter() - started, unreachable)
+                     visits, trips, results, time.perf_counter() - started, unreachable,
+                     offered)
     violations = check_plan(plan, stations, machines, policy)
     if violations:
         raise PlanInvariantError(f"{len(violations)} plan violation(s): {violations[:5]}")
@@ -446,33 +510,56 @@ def plan_visits(stations: Sequence[Station], machines: Sequence[Machine], window
 
 def _materialise(p: StationProblem, station_trips: TripPlan,
                  peaks: Mapping[str, Sequence[PeakRange]]) -> tuple[list[Visit], list[Trip]]:
-    """Turn a station's trips into Visit rows (reasons, parts) and Trip rows."""
+    """Turn a station's trips into Visit rows (work, reasons, parts) and Trip rows.
+
+    Technicians are numbered per station: each trip, in order of its first day, takes
+    the lowest-numbered technician free on all of its days (optimal for intervals; the
+    solvers never put more trips on a day than there are technicians).
+    """
     policy = p.policy
-    per_day: dict[int, int] = defaultdict(int)
+    busy: dict[int, set[int]] = defaultdict(set)    # day index -> technicians out
     visits: list[Visit] = []
     trips: list[Trip] = []
     sid = p.station.station_id
+    window_end = p.days[-1] + timedelta(days=1) if p.days else None
     for trip_no, (d, stops) in enumerate(sorted(station_trips, key=lambda t: t[0])):
-        tech = per_day[d]
-        per_day[d] += 1
         # Solvers hand over stops in their best order; keep it (check.py re-measures it).
         order = list(stops)
         km = routes.route_km(order, p.road, p.station_km)
+        k = p.trip_days(order, km)
+        span = range(d, min(d + k, len(p.days)))
+        tech = next(t for t in range(p.station.technicians + len(station_trips))
+                    if all(t not in busy[j] for j in span))
+        for j in span:
+            busy[j].add(tech)
         along = np.cumsum([p.station_km[order[0]]] + [p.road[a, b] for a, b in
                                                       zip(order, order[1:], strict=False)])
         day = p.days[d]
         trips.append(Trip(sid, day, tech, trip_no, tuple(p.machines[i].machine_id for i in order),
-                          km, routes.trip_hours(km, len(order), policy)))
-        offset = (day - p.days[0]).days
+                          km, routes.trip_hours(km, float(p.site_h[order].sum()), policy), k))
+        on_site = 0.0
         for stop, (i, travel) in enumerate(zip(order, along, strict=True)):
             m = p.machines[i]
-            reasons = visit_reasons(m, day, avoided_by_component(m, offset, policy), policy,
-                                    peaks.get(m.region_id, ()))
+            # On a multi-day trip a stop is reached on the day its hours say.
+            arrive_h = travel / policy.speed_kmh + on_site
+            on_site += float(p.site_h[i])
+            vd = min(d + int(arrive_h // policy.day_hours), d + k - 1, len(p.days) - 1)
+            vday = p.days[vd]
+            offset = (vday - p.days[0]).days
+            work = p.values.work[i]
+            region_peaks = peaks.get(m.region_id, ())
+            reasons = visit_reasons(m, vday, avoided_by_component(m, offset, policy)
+                                    if "inspect" in work else {}, policy, region_peaks,
+                                    work, window_end)
+            if k > 1:
+                reasons = (*reasons, f"remote site: a {k}-day trip "
+                                     f"({k - 1} night{'s' if k > 2 else ''} away)")
             if p.values.net[i, d] < 0.5 * policy.visit_cost_cny and len(order) > 1:
                 reasons = (*reasons, "on the way: shares the trip with more urgent visits")
-            visits.append(Visit(m.machine_id, sid, day, tech, trip_no, stop,
+            visits.append(Visit(m.machine_id, sid, vday, tech, trip_no, stop,
                                 float(p.values.value[i, d]), float(p.values.avoided[i, d]),
-                                float(travel), reasons, parts_to_bring(m, day, policy)))
+                                float(travel), reasons,
+                                parts_to_bring(m, vday, policy, work, region_peaks), work))
     return visits, trips
 
 

@@ -40,19 +40,25 @@ def test_capacity_travel_and_one_visit_hold_on_a_fleet(method: str) -> None:
     assert len({v.machine_id for v in plan.visits}) == len(plan.visits)
     per_day: dict[tuple[str, date], int] = {}
     per_week: dict[tuple[str, int], int] = {}
+    work = {v.machine_id: v.work for v in plan.visits}
+    days = list(plan.days)
     for t in plan.trips:
         st = stations[t.station_id]
-        per_day[(t.station_id, t.day)] = per_day.get((t.station_id, t.day), 0) + 1
+        # A multi-day trip keeps its technician on each of its consecutive working days.
+        for day in days[days.index(t.day):days.index(t.day) + t.tech_days]:
+            per_day[(t.station_id, day)] = per_day.get((t.station_id, day), 0) + 1
         week = (t.day - MONDAY).days // 7
-        per_week[(t.station_id, week)] = per_week.get((t.station_id, week), 0) + 1
+        per_week[(t.station_id, week)] = per_week.get((t.station_id, week), 0) + t.tech_days
         assert len(t.machine_ids) <= POLICY.max_visits_per_day
         # Travel recomputed here from coordinates: out, between stops, back.
         points = [(st.lat, st.lon)] + [(by_id[i].lat, by_id[i].lon) for i in t.machine_ids] \
             + [(st.lat, st.lon)]
         km = sum(float(haversine_km(*a, *b)) for a, b in zip(points, points[1:], strict=False))
-        hours = km * POLICY.road_factor / POLICY.speed_kmh + len(t.machine_ids) * \
-            POLICY.visit_hours
-        assert hours <= POLICY.day_hours + 1e-6
+        on_site = sum(POLICY.visit_hours + (POLICY.service_hours if {"inspect", "service"}
+                                            <= set(work[i]) else 0.0) for i in t.machine_ids)
+        hours = km * POLICY.road_factor / POLICY.speed_kmh + on_site
+        assert 1 <= t.tech_days <= POLICY.max_trip_days
+        assert hours <= t.tech_days * POLICY.day_hours + 1e-6
         assert t.day.weekday() in POLICY.workdays and MONDAY <= t.day < plan.window_end
     assert all(n <= stations[s].technicians for (s, _), n in per_day.items())
     assert all(n <= stations[s].tech_days_per_week for (s, _), n in per_week.items())  # type: ignore[operator]
@@ -129,17 +135,37 @@ def test_visits_avoid_the_customers_busy_month() -> None:
     assert len(plan.visits) == 1 and plan.visits[0].day.month == 3
 
 
-def test_recently_visited_machines_wait_for_their_class_interval() -> None:
-    m = _machine("JUST-SEEN", risks={"engine": 0.4}, last_visit=MONDAY - timedelta(days=20))
-    plan = plan_visits([_station()], [m], MONDAY, 4)
-    # 'above' class: 30 days between visits, so not before day 10 of the window.
-    assert len(plan.visits) == 1 and plan.visits[0].day >= MONDAY + timedelta(days=10)
+def test_a_recent_visit_is_a_cost_not_a_lock_out() -> None:
+    # At risk: seen 20 days ago ('above' class: 30 days between visits), visited at once.
+    risky = _machine("JUST-SEEN", risks={"engine": 0.4}, last_visit=MONDAY - timedelta(days=20))
+    plan = plan_visits([_station()], [risky], MONDAY, 4)
+    assert len(plan.visits) == 1 and plan.visits[0].day == MONDAY
+    # Worth little beyond being a key account: it waits until the revisit cost has faded.
+    calm = _machine("CALM", key_account=True, last_visit=MONDAY - timedelta(days=20))
+    plan = plan_visits([_station()], [calm], MONDAY, 4)
+    assert len(plan.visits) == 1 and plan.visits[0].day >= MONDAY + timedelta(days=5)
+    never = replace(calm, last_visit=None)
+    assert plan_visits([_station()], [never], MONDAY, 4).visits[0].day == MONDAY
 
 
-def test_too_far_for_a_day_trip_is_reported_not_planned() -> None:
-    far = _machine("FAR", km_east=400, risks={"engine": 0.8}, key_account=True)
-    plan = plan_visits([_station()], [far], MONDAY, 4)
+def test_beyond_a_day_trip_a_machine_gets_a_multi_day_visit_when_worth_it() -> None:
+    far = _machine("FAR", km_east=250, risks={"engine": 0.8}, key_account=True)
+    for method in ("mip", "greedy"):
+        plan = plan_visits([_station()], [far], MONDAY, 1, method=method)
+        (trip,) = plan.trips
+        assert trip.tech_days == 2 and trip.nights == 1, method
+        assert [v.machine_id for v in plan.visits] == ["FAR"]
+        assert any("2-day trip" in r for r in plan.visits[0].reasons)
+        assert plan.summary()["lodging_nights"] == 1
+    # Worth less than its trip's travel and lodging: not visited.
+    calm = replace(far, risks={"engine": 0.03}, key_account=False)
+    assert plan_visits([_station()], [calm], MONDAY, 1).visits == []
+    # Day trips only (the reach switch off), or beyond the longest trip: unreachable.
+    day_only = POLICY.model_copy(update={"max_trip_days": 1})
+    plan = plan_visits([_station()], [far], MONDAY, 1, policy=day_only)
     assert plan.visits == [] and plan.unreachable == ["FAR"]
+    too_far = replace(far, lon=far.lon + 700 / 96.0)
+    assert plan_visits([_station()], [too_far], MONDAY, 1).unreachable == ["FAR"]
 
 
 def test_zero_technicians_means_no_visits() -> None:
@@ -156,7 +182,8 @@ def test_overdue_services_are_folded_into_the_visit() -> None:
     (visit,) = plan.visits
     assert [p.part for p in visit.parts if p.why.startswith("overdue")] == ["engine_oil"]
     assert "air_filter" not in {p.part for p in visit.parts}
-    assert any(r.startswith("service due: engine oil overdue by 120 h") for r in visit.reasons)
+    assert any(r.startswith("wear parts due: engine oil overdue by 120 h") for r in visit.reasons)
+    assert "replace_wear" in visit.work
 
 
 def test_a_due_interval_service_alone_is_worth_a_visit() -> None:
@@ -193,7 +220,7 @@ def test_check_plan_names_every_broken_rule() -> None:
     assert "M0 visited more than once" in problems
     assert "technician 1 of 1" in problems
     assert "5 stops > 4" in problems
-    assert "h > 9.0 h" in problems
+    assert "h > 1 x 9.0 h" in problems
     assert "2 technician-days > 1" in problems
 
 
