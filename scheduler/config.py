@@ -28,6 +28,8 @@ DEFAULT_SCHEDULES: dict[str, str] = {
     "score_daily": "cron 15 2 * * *",
     "retrain_weekly": "cron 0 3 * * sun",
     "visit_plan_weekly": "cron 0 5 * * mon",
+    # After the night's scores, the days the weekly plan does not cover anew.
+    "alert_dispatch_daily": "cron 45 2 * * tue-sat",
     "parts_plan_monthly": "cron 0 6 1 * *",
 }
 

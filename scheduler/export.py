@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 VISIT_COLUMNS = ["visit_date", "technician", "trip", "stop", "machine_id", "value_cny",
-                 "avoided_cny", "travel_km", "reasons", "parts"]
+                 "avoided_cny", "travel_km", "work", "trip_days", "reasons", "parts"]
 PARTS_COLUMNS = ["part", "tier", "season", "season_start", "season_end", "demand_mean",
                  "demand_sd", "service_level", "target_stock", "on_hand", "on_order",
                  "order_qty", "needed_by", "lead_time_days", "order_by", "late",

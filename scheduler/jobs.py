@@ -194,6 +194,14 @@ def visit_plan_weekly(ctx: JobContext) -> dict[str, Any]:
                               workers=ctx.settings.plan_workers)
 
 
+def alert_dispatch_daily(ctx: JobContext) -> dict[str, Any]:
+    """Send technicians this morning to machines whose risk jumped overnight, on the
+    technician-days the weekly plan left for alerts."""
+    from scheduler.service import propose_dispatch
+
+    return propose_dispatch(ctx.database_url, day=ctx.day(), created_by="scheduler")
+
+
 def parts_plan_monthly(ctx: JobContext) -> dict[str, Any]:
     """Propose pre-stock orders for stations whose region's peak starts soon."""
     from scheduler.service import propose_parts_plan
@@ -209,6 +217,7 @@ JOBS: dict[str, Callable[[JobContext], dict[str, Any]]] = {
     "score_daily": score_daily,
     "retrain_weekly": retrain_weekly,
     "visit_plan_weekly": visit_plan_weekly,
+    "alert_dispatch_daily": alert_dispatch_daily,
     "parts_plan_monthly": parts_plan_monthly,
 }
 assert set(JOBS) == set(JOB_NAMES)

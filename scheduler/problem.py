@@ -194,6 +194,9 @@ class VisitPlan:
         by_station: dict[str, int] = {}
         for v in self.visits:
             by_station[v.station_id] = by_station.get(v.station_id, 0) + 1
+        days_by_station: dict[str, int] = {}
+        for t in self.trips:
+            days_by_station[t.station_id] = days_by_station.get(t.station_id, 0) + t.tech_days
         used = self.tech_days_used
         unused = None if self.tech_days_offered is None else self.tech_days_offered - used
         return {
@@ -220,4 +223,5 @@ class VisitPlan:
             "unused_because": ("no further visit worth its cost" if unused else None),
             "work": {w: sum(1 for v in self.visits if w in v.work) for w in WORK},
             "visits_by_station": by_station,
+            "tech_days_by_station": days_by_station,
         }

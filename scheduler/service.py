@@ -7,12 +7,13 @@ What the scheduled jobs and `fleetcare plan` call; the planners themselves
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from typing import Any
 
 from fleetcare.db import connect
 from scheduler import store
+from scheduler.alerts import alert_machines, dispatch_plan, weekly_share
 from scheduler.parts import PartsPlan, plan_parts
 from scheduler.policy import PlanningPolicy, load_policy
 from scheduler.problem import Machine, PeakRange, Station, VisitPlan
@@ -52,7 +53,10 @@ def propose_visit_plan(url: str, *, window_start: date, weeks: int = 4,
     """Plan visits from the latest scores and store the plan as 'proposed'."""
     policy = policy or load_policy()
     inputs = load_inputs(url, window_start, station)
-    plan = plan_visits(inputs.stations, inputs.machines, window_start, weeks, policy=policy,
+    # The week's alert share stays free for the daily dispatch (scheduler.alerts).
+    stations = [replace(s, tech_days_per_week=weekly_share(s, policy)[0])
+                if policy.alert_share > 0 else s for s in inputs.stations]
+    plan = plan_visits(stations, inputs.machines, window_start, weeks, policy=policy,
                        method=method, peaks=inputs.peaks, workers=workers)
     scored = sum(1 for m in inputs.machines if m.risks)
     if not scored:
@@ -64,6 +68,42 @@ def propose_visit_plan(url: str, *, window_start: date, weeks: int = 4,
     with connect(url) as conn:
         plan_id = store.save_visit_plan(conn, plan, created_by=created_by, params=params)
     return {"plan_id": plan_id, **_counts(plan)}
+
+
+def propose_dispatch(url: str, *, day: date, created_by: str = "scheduler",
+                     method: str = "mip", policy: PlanningPolicy | None = None
+                     ) -> dict[str, Any]:
+    """Plan `day`'s alert visits from the night's scores and store them as a 'proposed'
+    dispatch plan (a one-day visit plan with params.dispatch = true).
+
+    The jump is measured against the scores the newest weekly plan covering `day` was
+    made from; machines that plan or an earlier dispatch of the week visits are left
+    out; each station may use what its alert share has left this week.
+    """
+    policy = policy or load_policy()
+    if policy.alert_share <= 0:
+        return {"plan_id": None, "alerts": 0, "why": "alert_share is 0: no dispatch"}
+    inputs = load_inputs(url, day - timedelta(days=1))
+    with connect(url) as conn:
+        weekly = store.latest_weekly_visit_plan(conn, day)
+        if weekly is None:
+            return {"plan_id": None, "alerts": 0, "why": f"no weekly visit plan covers {day}"}
+        seen = store.top_risks_on(conn, weekly["scored_on"]) if weekly["scored_on"] else {}
+        week_start = day - timedelta(days=(day - weekly["window_start"]).days % 7)
+        covered, used = store.week_visits(conn, weekly["plan_id"], week_start, day)
+    left = {s.station_id: max(0, weekly_share(s, policy)[1] - used.get(s.station_id, 0))
+            for s in inputs.stations}
+    alerts = alert_machines(inputs.machines, seen, covered, policy)
+    if not alerts or not any(left.values()):
+        return {"plan_id": None, "alerts": len(alerts),
+                "why": "no alerts" if not alerts else "no alert capacity left this week"}
+    plan = dispatch_plan(inputs.stations, alerts, day, left, policy, method=method,
+                         peaks=inputs.peaks)
+    params = {"dispatch": True, "weekly_plan": weekly["plan_id"], "alerts": len(alerts),
+              "scored_on": inputs.scored_on.isoformat() if inputs.scored_on else None}
+    with connect(url) as conn:
+        plan_id = store.save_visit_plan(conn, plan, created_by=created_by, params=params)
+    return {"plan_id": plan_id, "alerts": len(alerts), **_counts(plan)}
 
 
 def _counts(plan: VisitPlan) -> dict[str, Any]:
@@ -134,4 +174,5 @@ def _year_before(day: date) -> date:
         return day.replace(year=day.year - 1, day=28)
 
 
-__all__ = ["Inputs", "load_inputs", "propose_parts_plan", "propose_visit_plan"]
+__all__ = ["Inputs", "load_inputs", "propose_dispatch", "propose_parts_plan",
+           "propose_visit_plan"]

@@ -41,15 +41,18 @@ SELECT station_id, lat, lon, technicians, region_id
 
 # Where a machine is: its latest reported position, else its registered site. Time
 # bounds are written as `ts < day + 1` so the (machine_id, ts) indexes serve them.
+# The last visit is the service network's last inspection (a 保健 visit or the maker's
+# routine one): a customer's own booked oil change or a part fitted on condition is
+# not a visit that saw the machine's condition.
 MACHINES = """
 SELECT m.machine_id, m.station_id, m.product_line, m.region_id, m.delivery_date,
        m.warranty_end, m.customer_id,
        coalesce(c.key_account, false) AS key_account,
        coalesce(c.peak_months, '{}') AS peak_months,
        coalesce(t.lat, m.site_lat) AS lat, coalesce(t.lon, m.site_lon) AS lon,
-       t.engine_hours, svc.engine_hours AS service_hours,
+       t.engine_hours, back.engine_hours AS hours_28d_ago, svc.engine_hours AS service_hours,
        (SELECT max(s.ts)::date FROM service_records s
-         WHERE s.machine_id = m.machine_id AND s.kind IN ('preventive', 'inspection')
+         WHERE s.machine_id = m.machine_id AND s.kind = 'inspection'
            AND s.ts < %(as_of)s::date + 1) AS last_visit
   FROM machines m
   LEFT JOIN customers c USING (customer_id)
@@ -57,6 +60,11 @@ SELECT m.machine_id, m.station_id, m.product_line, m.region_id, m.delivery_date,
         SELECT lat, lon, engine_hours FROM telemetry
          WHERE machine_id = m.machine_id AND ts < %(as_of)s::date + 1
          ORDER BY ts DESC LIMIT 1) t ON true
+  -- The meter four weeks back: recent hours per day date the next hour-interval service.
+  LEFT JOIN LATERAL (
+        SELECT engine_hours FROM telemetry
+         WHERE machine_id = m.machine_id AND ts < %(as_of)s::date + 1 - 28
+         ORDER BY ts DESC LIMIT 1) back ON true
   -- The meter at the last engine-oil change: the maker's hour-interval service.
   LEFT JOIN LATERAL (
         SELECT s.engine_hours FROM service_records s
@@ -165,8 +173,17 @@ def load_machines(conn: psycopg.Connection, as_of: date, stations: Sequence[Stat
                 horizon_d=horizon.get(mid, 30), wear=tuple(wear.get(mid, ())),
                 last_visit=r["last_visit"],
                 engine_hours=None if r["engine_hours"] is None else float(r["engine_hours"]),
-                hours_since_service=since_service(r["engine_hours"], r["service_hours"])))
+                hours_since_service=since_service(r["engine_hours"], r["service_hours"]),
+                hours_per_day=hours_per_day(r["engine_hours"], r["hours_28d_ago"])))
     return out
+
+
+def hours_per_day(now: float | None, back: float | None, days: int = 28) -> float | None:
+    """Operating hours per day over the last `days` (None: no reading that far back or a
+    meter replaced in between)."""
+    if now is None or back is None or now < back:
+        return None
+    return (float(now) - float(back)) / days
 
 
 def since_service(now: float | None, at_service: float | None) -> float | None:
@@ -205,7 +222,8 @@ VALUES (%s, %s, %s, %s, 'proposed', %s, %s) RETURNING plan_id"""
 
 COPY_VISITS = """
 COPY plan_visits (plan_id, machine_id, station_id, visit_date, technician, trip, stop,
-                  value_cny, avoided_cny, travel_km, reasons, parts) FROM STDIN"""
+                  value_cny, avoided_cny, travel_km, reasons, parts, work, trip_days)
+FROM STDIN"""
 
 COPY_PARTS = """
 COPY plan_parts (plan_id, station_id, part, tier, season, season_start, season_end,
@@ -217,6 +235,7 @@ COPY plan_parts (plan_id, station_id, part, tier, season, season_start, season_e
 def save_visit_plan(conn: psycopg.Connection, plan: VisitPlan, *, created_by: str,
                     params: dict[str, Any]) -> int:
     """Store a visit plan as 'proposed' with one plan_visits row per visit."""
+    trip_days = {(t.station_id, t.trip): t.tech_days for t in plan.trips}
     with conn.transaction():
         plan_id = conn.execute(INSERT_PLAN, (
             "visits", created_by, plan.window_start, plan.window_end - timedelta(days=1),
@@ -227,7 +246,8 @@ def save_visit_plan(conn: psycopg.Connection, plan: VisitPlan, *, created_by: st
                                 v.trip, v.stop, v.value, v.avoided, v.travel_km,
                                 json.dumps(list(v.reasons), ensure_ascii=False),
                                 json.dumps([{"part": p.part, "qty": p.qty, "why": p.why}
-                                            for p in v.parts], ensure_ascii=False)))
+                                            for p in v.parts], ensure_ascii=False),
+                                list(v.work), trip_days.get((v.station_id, v.trip), 1)))
     return int(plan_id)
 
 
@@ -279,7 +299,7 @@ def read_visits(conn: psycopg.Connection, plan_id: int, station: str | None = No
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
             """SELECT station_id, visit_date, technician, trip, stop, machine_id, value_cny,
-                      avoided_cny, travel_km, reasons, parts
+                      avoided_cny, travel_km, reasons, parts, work, trip_days
                  FROM plan_visits
                 WHERE plan_id = %s AND (%s::text IS NULL OR station_id = %s)
                 ORDER BY station_id, visit_date, technician, stop""",
@@ -307,11 +327,54 @@ def visits_from_rows(rows: Sequence[dict[str, Any]]) -> list[Visit]:
                   r["technician"], r["trip"], r["stop"], r["value_cny"], r["avoided_cny"],
                   r["travel_km"], tuple(r["reasons"]),
                   tuple(PartToBring(p["part"], int(p["qty"]), p.get("why", ""))
-                        for p in r["parts"]))
+                        for p in r["parts"]), tuple(r.get("work") or ("inspect",)))
             for r in rows]
 
 
 REVIEW_ACTIONS = {"approve": "approved", "change": "changed", "reject": "rejected"}
+
+
+def latest_weekly_visit_plan(conn: psycopg.Connection, day: date) -> dict[str, Any] | None:
+    """The newest non-rejected weekly (not dispatch) visit plan whose window holds `day`:
+    its id, window start and the score date it was made from."""
+    row = conn.execute(
+        """SELECT plan_id, window_start, (params->>'scored_on')::date FROM plans
+            WHERE kind = 'visits' AND status <> 'rejected'
+              AND coalesce((params->>'dispatch')::boolean, false) = false
+              AND %(day)s BETWEEN window_start AND window_end
+            ORDER BY created_at DESC, plan_id DESC LIMIT 1""", {"day": day}).fetchone()
+    if row is None:
+        return None
+    return {"plan_id": int(row[0]), "window_start": row[1], "scored_on": row[2]}
+
+
+def top_risks_on(conn: psycopg.Connection, scored_on: date) -> dict[str, float]:
+    """Each machine's highest component risk scored on `scored_on`."""
+    return {mid: float(r) for mid, r in conn.execute(
+        "SELECT machine_id, max(risk) FROM risk_scores WHERE scored_on = %s "
+        "GROUP BY machine_id", (scored_on,))}
+
+
+def week_visits(conn: psycopg.Connection, weekly_plan: int, week_start: date, day: date
+                ) -> tuple[set[str], dict[str, int]]:
+    """Machines the weekly plan visits in [week_start, week_start + 7) or a dispatch
+    plan of that week already sent, and the technician-days those dispatches used per
+    station (a dispatch plan's trips each take their station's technician-days)."""
+    covered = {r[0] for r in conn.execute(
+        """SELECT machine_id FROM plan_visits
+            WHERE plan_id = %s AND visit_date >= %s AND visit_date < %s + 7""",
+        (weekly_plan, week_start, week_start))}
+    used: dict[str, int] = {}
+    for plan_id, summary in conn.execute(
+            """SELECT plan_id, summary FROM plans
+                WHERE kind = 'visits' AND status <> 'rejected'
+                  AND coalesce((params->>'dispatch')::boolean, false)
+                  AND window_start >= %s AND window_start < %s""", (week_start, day)):
+        covered |= {r[0] for r in conn.execute(
+            "SELECT machine_id FROM plan_visits WHERE plan_id = %s", (plan_id,))}
+        for sid, days in (summary or {}).get("tech_days_by_station", {}).items():
+            used[sid] = used.get(sid, 0) + int(days)
+    return covered, used
 
 
 def review_plan(conn: psycopg.Connection, plan_id: int, *, action: str, actor: str,

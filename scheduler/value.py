@@ -289,7 +289,7 @@ def station_values(machines: Sequence[Machine], days: Sequence[date], policy: Pl
                 eligible[i, k] = True
                 continue
             if cls.preventive:
-                wear_v = policy.due_service_value if "replace_wear" in acts else 0.0
+                wear_v = policy.due_service_value if wear_any else 0.0
                 v = cls.multiplier * (gain_inspect * avoided[i, k] + reasons_v[k] + svc + wear_v)
             else:
                 v = svc   # basic: only the due interval service

@@ -255,3 +255,103 @@ def test_todays_rules_plan_through_the_same_capacity() -> None:
     # One technician-day a week: the same capacity limits every policy.
     tight = plan_visits([_station(tech_days_per_week=1)], hours, MONDAY, 1)
     assert len(tight.trips) == 1
+
+
+def test_a_visit_does_the_work_its_value_says() -> None:
+    # A due interval service and low risk: the service, no inspection, no parts changed.
+    due = _machine("DUE", risks={"engine": 0.01}, engine_hours=1740.0,
+                   hours_since_service=240.0, hours_per_day=8.0)
+    # High risk with a worn part, service not due: the part and an inspection.
+    worn = _machine("WORN", km_east=12, risks={"hydraulic_pump": 0.5}, engine_hours=1600.0,
+                    hours_since_service=90.0, hours_per_day=8.0,
+                    wear=(WearDue("hydraulic_hose", -30.0),))
+    plan = plan_visits([_station(technicians=2)], [due, worn], MONDAY, 1)
+    work = {v.machine_id: v.work for v in plan.visits}
+    assert work == {"DUE": ("service",), "WORN": ("inspect", "replace_wear")}
+    parts = {v.machine_id: {p.part for p in v.parts} for v in plan.visits}
+    assert "engine_oil" in parts["DUE"] and "hydraulic_hose" not in parts["DUE"]
+    assert "hydraulic_hose" in parts["WORN"] and "engine_oil" not in parts["WORN"]
+    # Without the choice (the ablation switch), every visit does everything it can.
+    same = POLICY.model_copy(update={"work_choice": False})
+    plan = plan_visits([_station(technicians=2)], [due, worn], MONDAY, 1, policy=same)
+    assert {v.machine_id: v.work for v in plan.visits} == {
+        "DUE": ("inspect", "service", "replace_wear"), "WORN": ("inspect", "replace_wear")}
+
+
+def test_with_zero_risk_the_predictive_planner_does_what_the_hour_rule_does() -> None:
+    from scheduler.baselines import hours_rule_machines
+
+    # Past warranty, no key account, middle-aged: only the hour meter speaks.
+    fleet = []
+    for k in range(12):
+        last = 1000.0 + 250 * (k % 3)
+        now = last + [60.0, 180.0, 245.0, 330.0][k % 4]
+        fleet.append(_machine(f"M{k:02d}", km_east=5 + 3 * k, engine_hours=now,
+                              hours_since_service=now - last, hours_per_day=6.0))
+    rule = hours_rule_machines(fleet, MONDAY, 1,
+                               hours_now={m.machine_id: m.engine_hours for m in fleet},
+                               hours_per_day={m.machine_id: 6.0 for m in fleet},
+                               last_service_hours={m.machine_id: m.engine_hours
+                                                   - m.hours_since_service for m in fleet})
+    rule_plan = plan_visits([_station(technicians=3)], rule, MONDAY, 1)
+    mine = plan_visits([_station(technicians=3)], fleet, MONDAY, 1)
+    assert {v.machine_id for v in rule_plan.visits} == {m.machine_id for m in rule}
+    assert {v.machine_id for v in mine.visits} == {m.machine_id for m in rule}
+    assert all(v.work == ("service",) for v in mine.visits)
+
+
+def test_the_planner_never_exceeds_capacity_with_multi_day_trips() -> None:
+    inst = synthetic_instance(machines=600, stations=4, seed=5, window_start=MONDAY)
+    far = [replace(m, lon=m.lon + 2.5, risks={"engine": 0.6}) for m in inst.machines[::15]]
+    machines = [m for k, m in enumerate(inst.machines) if k % 15] + far
+    for method in ("mip", "greedy"):
+        plan = plan_visits(inst.stations, machines, MONDAY, 2, method=method, peaks=inst.peaks)
+        assert any(t.tech_days > 1 for t in plan.trips), method
+        assert check_plan(plan, inst.stations, machines, POLICY) == [], method
+        by_week: dict[tuple[str, int], int] = {}
+        for t in plan.trips:
+            key = (t.station_id, (t.day - MONDAY).days // 7)
+            by_week[key] = by_week.get(key, 0) + t.tech_days
+        caps = {s.station_id: s.tech_days_per_week for s in inst.stations}
+        assert all(n <= caps[s] for (s, _), n in by_week.items()), method  # type: ignore[operator]
+
+
+def test_ablation_switches_change_only_what_they_name() -> None:
+    from backtest.config import ABLATIONS
+
+    default = POLICY.model_dump()
+    for switch, update in ABLATIONS.items():
+        off = POLICY.model_copy(update=update).model_dump()
+        changed = {k for k in default if default[k] != off[k]}
+        assert changed == set(update), switch
+    inst = synthetic_instance(machines=300, stations=2, seed=11, window_start=MONDAY)
+    far = [replace(m, lon=m.lon + 2.5, risks={"engine": 0.6}) for m in inst.machines[:20]]
+    # Quiet machines whose interval service is due: the service alone is their work.
+    due = [replace(m, risks={}, wear=(), key_account=False, engine_hours=1740.0,
+                   hours_since_service=240.0, hours_per_day=8.0) for m in inst.machines[20:40]]
+    machines = far + due + inst.machines[40:]
+    full = plan_visits(inst.stations, machines, MONDAY, 1, peaks=inst.peaks)
+    no_reach = plan_visits(inst.stations, machines, MONDAY, 1, peaks=inst.peaks,
+                           policy=POLICY.model_copy(update=ABLATIONS["reach"]))
+    assert any(t.tech_days > 1 for t in full.trips)
+    assert all(t.tech_days == 1 for t in no_reach.trips) and no_reach.unreachable
+    no_work = plan_visits(inst.stations, machines, MONDAY, 1, peaks=inst.peaks,
+                          policy=POLICY.model_copy(update=ABLATIONS["work"]))
+    # Without the choice every visit inspects and changes worn parts; with it, only where due.
+    assert all(v.work[0] == "inspect" and "replace_wear" in v.work for v in no_work.visits)
+    full_work = {v.machine_id: v.work for v in full.visits}
+    assert any(full_work.get(v.machine_id, v.work) != v.work for v in no_work.visits)
+
+
+def test_the_pre_peak_campaign_changes_parts_due_before_the_peak_ends() -> None:
+    # central's spring peak starts 1 April (catalogue): 9 March is in the campaign.
+    start = date(2025, 3, 10)
+    worn = _machine("SOON-WORN", risks={"engine": 0.2}, key_account=True,
+                    wear=(WearDue("bucket_teeth", 120.0, date(2025, 4, 20)),))
+    plan = plan_visits([_station()], [worn], start, 1)
+    (visit,) = plan.visits
+    assert "bucket_teeth" in {p.part for p in visit.parts}
+    assert any(r.startswith("pre-peak campaign") for r in visit.reasons)
+    off = POLICY.model_copy(update={"pre_peak_weeks": 0})
+    (visit,) = plan_visits([_station()], [worn], start, 1, policy=off).visits
+    assert "bucket_teeth" not in {p.part for p in visit.parts}
