@@ -19,6 +19,10 @@ from scheduler.problem import Machine
 # Above the default visit cost (1,200 CNY), so every due visit is worth making; the
 # small per-day term makes the planner serve the longest-waiting machines first.
 BASE_PRIORITY = 3000.0
+# What today's rules do on site: the routine inspection changes worn parts; the hour
+# rule's visit is the interval service with an inspection and worn parts.
+INSPECTION_WORK = frozenset({"inspect", "replace_wear"})
+SERVICE_WORK = frozenset({"inspect", "service", "replace_wear"})
 
 
 def calendar_rule_machines(machines: Sequence[Machine], window_start: date, weeks: int = 4,
@@ -39,7 +43,8 @@ def calendar_rule_machines(machines: Sequence[Machine], window_start: date, week
                 wait = max(0, (window_start - due).days)
                 out.append(replace(m, priority=priority + 50.0 * wait,
                                    earliest=due - timedelta(days=early_days),
-                                   latest=due + timedelta(days=late_days)))
+                                   latest=due + timedelta(days=late_days),
+                                   work=INSPECTION_WORK))
                 break
     return out
 
@@ -68,5 +73,6 @@ def hours_rule_machines(machines: Sequence[Machine], window_start: date, weeks: 
         if due >= end:
             continue
         overdue_h = max(0.0, now - due_at)
-        out.append(replace(m, priority=priority + 5.0 * overdue_h, earliest=due, latest=None))
+        out.append(replace(m, priority=priority + 5.0 * overdue_h, earliest=due, latest=None,
+                           work=SERVICE_WORK))
     return out

@@ -133,6 +133,11 @@ class PlanningPolicy(BaseModel):
     # carried over. An alert: the machine's highest component risk is at least
     # `alert_min_risk` and `alert_jump` times what the weekly plan saw.
     alert_share: float = Field(default=0.2, ge=0, le=1)
+    # Mornings (weekday numbers) that get alert visits, from the night before's scores;
+    # Monday's is the weekly plan's. Wednesday and Friday: with Monday's plan, a jump seen
+    # any night is acted on within two working days. Each alert morning costs a night's
+    # features and scoring in the backtest; (1, 2, 3, 4, 5) dispatches every morning.
+    alert_days: tuple[int, ...] = (2, 4)
     alert_min_risk: float = Field(default=0.15, ge=0, le=1)
     alert_jump: float = Field(default=1.5, ge=1)
 
@@ -178,7 +183,7 @@ class PlanningPolicy(BaseModel):
             raise ValueError("service levels must lie in [0.5, 1)")
         return value
 
-    @field_validator("workdays")
+    @field_validator("workdays", "alert_days")
     @classmethod
     def _workdays(cls, value: tuple[int, ...]) -> tuple[int, ...]:
         if not value or not all(0 <= d <= 6 for d in value):

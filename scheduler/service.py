@@ -83,6 +83,8 @@ def propose_dispatch(url: str, *, day: date, created_by: str = "scheduler",
     policy = policy or load_policy()
     if policy.alert_share <= 0:
         return {"plan_id": None, "alerts": 0, "why": "alert_share is 0: no dispatch"}
+    if day.weekday() not in policy.alert_days or day.weekday() not in policy.workdays:
+        return {"plan_id": None, "alerts": 0, "why": f"{day:%A} is not an alert day"}
     inputs = load_inputs(url, day - timedelta(days=1))
     with connect(url) as conn:
         weekly = store.latest_weekly_visit_plan(conn, day)

@@ -48,22 +48,32 @@ def test_a_risk_jump_mid_week_is_visited_within_two_days_from_held_back_capacity
     assert weekly["visits"] == 0
     # The weekly plan left the alert share free: 3 technicians x 6 days, 20 % held back.
     assert weekly["tech_days_offered"] == 18 - 4
-    # Wednesday night M3's score jumps: Thursday morning a technician goes.
-    wednesday = MONDAY + timedelta(days=2)
-    _score(db_url, wednesday, {**quiet, "M3": 0.45})
-    thursday = wednesday + timedelta(days=1)
-    out = propose_dispatch(db_url, day=thursday, created_by="test")
+    # Tuesday night M3's score jumps: Wednesday morning a technician goes.
+    tuesday = MONDAY + timedelta(days=1)
+    _score(db_url, tuesday, {**quiet, "M3": 0.45})
+    wednesday = tuesday + timedelta(days=1)
+    out = propose_dispatch(db_url, day=wednesday, created_by="test")
     assert out["alerts"] == 1 and out["visits"] == 1
     with psycopg.connect(db_url) as conn:
         rows = store.read_visits(conn, out["plan_id"])
         params = conn.execute("SELECT params FROM plans WHERE plan_id = %s",
                               (out["plan_id"],)).fetchone()[0]  # type: ignore[index]
-    assert [(r["machine_id"], r["visit_date"]) for r in rows] == [("M3", thursday.isoformat())]
+    assert [(r["machine_id"], r["visit_date"]) for r in rows] == [("M3", wednesday.isoformat())]
     assert "inspect" in rows[0]["work"]
     assert params["dispatch"] is True and params["weekly_plan"] == weekly["plan_id"]
-    # The same night again: M3 is covered now, nothing new to send.
-    again = propose_dispatch(db_url, day=thursday + timedelta(days=1), created_by="test")
-    assert again["plan_id"] is None and again["alerts"] == 0
+    # Wednesday night M1 jumps and M3 stays high: Thursday is no alert morning (the
+    # default alert mornings are Wednesday and Friday); Friday morning M1 is visited,
+    # two days after its jump was seen; M3 is covered already.
+    _score(db_url, wednesday, {**quiet, "M3": 0.45, "M1": 0.5})
+    thursday = wednesday + timedelta(days=1)
+    assert propose_dispatch(db_url, day=thursday, created_by="test")["plan_id"] is None
+    _score(db_url, thursday, {**quiet, "M3": 0.45, "M1": 0.5})
+    friday = thursday + timedelta(days=1)
+    again = propose_dispatch(db_url, day=friday, created_by="test")
+    assert again["alerts"] == 1
+    with psycopg.connect(db_url) as conn:
+        rows = store.read_visits(conn, again["plan_id"])
+    assert [(r["machine_id"], r["visit_date"]) for r in rows] == [("M1", friday.isoformat())]
 
 
 def test_alert_capacity_is_the_held_back_share_and_runs_out(db_url: str) -> None:
@@ -73,7 +83,8 @@ def test_alert_capacity_is_the_held_back_share_and_runs_out(db_url: str) -> None
     propose_visit_plan(db_url, window_start=MONDAY, weeks=1, created_by="test")
     from scheduler.policy import load_policy
 
-    one_day = load_policy().model_copy(update={"alert_share": 0.06})   # 1 of 18 days
+    one_day = load_policy().model_copy(update={"alert_share": 0.06,    # 1 of 18 days
+                                               "alert_days": (1, 2, 3, 4, 5)})
     day = MONDAY + timedelta(days=1)
     _score(db_url, MONDAY, {**quiet, "M0": 0.5})
     first = propose_dispatch(db_url, day=day, created_by="test", policy=one_day)
