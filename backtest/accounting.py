@@ -63,6 +63,8 @@ class Ledger:
     tech_days_used: int = 0
     tech_days_available: int = 0
     visits_planned: int = 0
+    visits_dispatched: int = 0
+    lodging_cost: float = 0.0
     _region: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -74,6 +76,17 @@ class Ledger:
         self.tech_days_available += tech_days_available
         self.tech_days_used += tech_days_used
         self.visits_planned += visits_planned
+
+    def add_lodging(self, cost_cny: float) -> None:
+        """Nights away on multi-day trips (their work orders bill travel, not hotels)."""
+        self.lodging_cost += cost_cny
+
+    def add_dispatch(self, tech_days: int, visits: int, lodging_cny: float) -> None:
+        """Alert visits dispatched between weekly plans."""
+        self.tech_days_used += tech_days
+        self.visits_planned += visits
+        self.visits_dispatched += visits
+        self.lodging_cost += lodging_cny
 
     def add_day(self, rec: DayRecords, booked: Counter[VisitKey], stock: Warehouse) -> None:
         """Book one simulated day: failures, visits and work orders (parts off the shelf)."""
@@ -141,7 +154,7 @@ class Ledger:
         fill = stock.fill_summary()
         breakdown_cost = repair + bd_down * self.downtime_cost_per_h
         express = float(fill["express_cost"] or 0.0)
-        service_cost = visit_cost + self.other_service_cost + express
+        service_cost = visit_cost + self.lodging_cost + self.other_service_cost + express
         by_component: Counter[str] = Counter(c for b in bds for c in b.components)
         found: Counter[str] = Counter(c for v in self.visits for c in v.found)
         return {
@@ -153,6 +166,8 @@ class Ledger:
             "visit_downtime_h": round(visit_down, 1),
             "visits": len(self.visits),
             "visits_planned": self.visits_planned,
+            "visits_dispatched": self.visits_dispatched,
+            "lodging_cost": round(self.lodging_cost, 2),
             "defects_found": sum(found.values()),
             "service_cost": round(service_cost, 2),
             "visit_cost": round(visit_cost, 2),

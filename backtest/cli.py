@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from backtest.config import ALL_POLICIES, POLICIES, BacktestConfig
+from backtest.config import ALL_POLICIES, POLICIES, BacktestConfig, ablation_policies
 
 log = logging.getLogger("fleetcare.backtest.cli")
 
@@ -24,6 +24,9 @@ log = logging.getLogger("fleetcare.backtest.cli")
               show_default=True, help="First day of the season (a Monday keeps weeks "
               "aligned with the planner's Mon-Sat working days).")
 @click.option("--seed", default=7, show_default=True, help="Fleet and warm-up seed.")
+@click.option("--first-seed", type=int, default=None,
+              help="First replication's season seed (replications use S, S+1, ...) "
+              "[default: --seed]; report seeds you did not tune on.")
 @click.option("--warmup-days", default=364, show_default=True,
               help="History simulated before --start (trains the model; policy-independent).")
 @click.option("--tech-days", type=int, default=None,
@@ -35,6 +38,9 @@ log = logging.getLogger("fleetcare.backtest.cli")
               help=f"Comma-separated, from {', '.join(ALL_POLICIES)} (oracle: the "
               "simulator's own risk, a ceiling).")
 @click.option("--oracle", is_flag=True, help="Also run the perfect-information policy.")
+@click.option("--ablation", is_flag=True,
+              help="Also run the predictive policy with each planner piece switched off "
+              "(reach, alerts, work, practice, campaign): what each one is worth.")
 @click.option("--method", type=click.Choice(["mip", "greedy"]), default="mip",
               show_default=True, help="Visit planner for every policy.")
 @click.option("--workers", default=2, show_default=True, help="Branch processes.")
@@ -44,8 +50,8 @@ log = logging.getLogger("fleetcare.backtest.cli")
               help="Write a one-page report (.html or .png).")
 @click.pass_context
 def backtest(ctx: click.Context, machines: int, weeks: int, seeds: int, start: datetime,
-             seed: int, warmup_days: int, tech_days: int | None, preventive_share: float,
-             policies: str, oracle: bool,
+             seed: int, first_seed: int | None, warmup_days: int, tech_days: int | None,
+             preventive_share: float, policies: str, oracle: bool, ablation: bool,
              method: str, workers: int, keep_databases: bool, as_json: bool,
              report: Path | None) -> None:
     """Closed-loop backtest: reactive, calendar, hours and predictive 保健 on one fleet.
@@ -63,9 +69,14 @@ def backtest(ctx: click.Context, machines: int, weeks: int, seeds: int, start: d
     chosen = tuple(p.strip() for p in policies.split(",") if p.strip())
     if oracle and "oracle" not in chosen:
         chosen = (*chosen, "oracle")
+    if ablation:
+        if "predictive" not in chosen:
+            chosen = (*chosen, "predictive")
+        chosen = (*chosen, *(p for p in ablation_policies() if p not in chosen))
     try:
         config = BacktestConfig(machines=machines, weeks=weeks, seeds=seeds,
-                                start=start.date(), seed=seed, warmup_days=warmup_days,
+                                start=start.date(), seed=seed, first_seed=first_seed,
+                                warmup_days=warmup_days,
                                 tech_days=tech_days, preventive_share=preventive_share,
                                 policies=chosen, method=method,
                                 workers=workers, keep_databases=keep_databases)
@@ -137,6 +148,12 @@ def print_table(summary: dict[str, Any], out: Any = None) -> None:
              f"{'-' if red is None else f'{red:.0%}'} fewer (need 30%), total cost CI "
              f"{'excludes' if bars['lower_total_cost_ci_excludes_zero'] else 'does not exclude'}"
              " zero on the saving side")
+    for row in summary.get("ablation", []):
+        ci = row.get("peak_breakdowns_contribution_ci95")
+        echo(f"  without {row['policy'].removeprefix('predictive_no_')}: "
+             f"{row.get('peak_breakdowns', 0):,.1f} peak breakdowns "
+             f"({row.get('peak_breakdowns_contribution', 0):+,.1f}"
+             f"{f' [{ci[0]:+,.1f}, {ci[1]:+,.1f}]' if ci else ''} against the full policy)")
     for note in summary.get("notes", [])[:1]:
         echo(f"  note: {note}")
     if "seconds" in summary:

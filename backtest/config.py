@@ -11,6 +11,27 @@ POLICIES: tuple[str, ...] = ("reactive", "calendar", "hours", "predictive")
 ALL_POLICIES: tuple[str, ...] = (*POLICIES, "oracle")
 # The rules today's practice uses; the bar compares predictive with the better of them.
 RULE_POLICIES: tuple[str, ...] = ("calendar", "hours")
+# `--ablation`: the predictive policy with one piece of the planner switched off each,
+# as planning-policy fields (what each piece is, in scheduler.policy).
+ABLATIONS: dict[str, dict[str, object]] = {
+    "reach": {"max_trip_days": 1},              # day trips only
+    "alerts": {"alert_share": 0.0},             # weekly plans only, no daily dispatch
+    "work": {"work_choice": False},             # every visit does the same work
+    "practice": {"good_practice": False},       # lock-outs, discounts, no hour-rule service
+    "campaign": {"pre_peak_weeks": 0},          # no pre-peak wear-part campaign
+}
+ABLATION_PREFIX = "predictive_no_"
+
+
+def ablation_policies() -> tuple[str, ...]:
+    return tuple(ABLATION_PREFIX + k for k in ABLATIONS)
+
+
+def ablation_of(policy: str) -> str | None:
+    """The switch an ablation policy turns off (None: not an ablation)."""
+    if policy.startswith(ABLATION_PREFIX) and policy[len(ABLATION_PREFIX):] in ABLATIONS:
+        return policy[len(ABLATION_PREFIX):]
+    return None
 # Working days of a technician's week (the planner's Mon-Sat).
 WORKDAYS = 6
 # The warm-up trains like `fleetcare train` but thinner, to fit the run's time budget:
@@ -27,7 +48,8 @@ class BacktestConfig:
     """One closed-loop backtest.
 
     `seed` draws the fleet and its warm-up history; replication r (r = 0..seeds-1) runs
-    the backtest season with simulator seed `seed + r`, the same for every policy, so
+    the backtest season with simulator seed `first_seed + r` (`first_seed` defaults to
+    `seed`), the same for every policy, so
     within a replication the fleets differ only by policy (common random numbers) and
     across replications the season's randomness (hours, defect starts, failure modes,
     fault codes) is drawn afresh.
@@ -43,6 +65,7 @@ class BacktestConfig:
     seeds: int = 3
     start: date = date(2025, 3, 3)
     seed: int = 7
+    first_seed: int | None = None
     warmup_days: int = 364
     tech_days: int | None = None
     preventive_share: float = 1 / 3
@@ -58,9 +81,10 @@ class BacktestConfig:
     train: dict[str, object] = field(default_factory=lambda: dict(FAST_TRAINING))
 
     def __post_init__(self) -> None:
-        unknown = set(self.policies) - set(ALL_POLICIES)
+        unknown = {p for p in self.policies if p not in ALL_POLICIES and ablation_of(p) is None}
         if unknown:
-            raise ValueError(f"unknown policies {sorted(unknown)}; known: {ALL_POLICIES}")
+            raise ValueError(f"unknown policies {sorted(unknown)}; known: "
+                             f"{', '.join((*ALL_POLICIES, *ablation_policies()))}")
         if self.machines < 1 or self.weeks < 1 or self.seeds < 1:
             raise ValueError("machines, weeks and seeds must be at least 1")
         if (self.tech_days is not None and self.tech_days < 0) or not (
@@ -96,4 +120,5 @@ class BacktestConfig:
                 f"(technicians x {WORKDAYS} days a week)")
 
     def replication_seeds(self) -> list[int]:
-        return [self.seed + r for r in range(self.seeds)]
+        first = self.seed if self.first_seed is None else self.first_seed
+        return [first + r for r in range(self.seeds)]

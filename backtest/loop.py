@@ -4,7 +4,9 @@ Each week: the policy decides from its database (data up to the night before); i
 visits are booked on the simulator; parts are ordered; the simulator runs the week;
 the ledger books what happened (from the simulator's records) and the shelves serve
 the week's work orders; the gateways' messages of the week go through ingest into the
-branch database, where next week's decision will find them.
+branch database, where next week's decision will find them. A policy that dispatches
+alerts between weekly plans gets each day's messages that night and may send
+technicians the next morning on the technician-days the week has left.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import psycopg
 from psycopg import sql
 
 from backtest.accounting import Ledger, VisitKey
-from backtest.config import BacktestConfig
+from backtest.config import ABLATIONS, BacktestConfig, ablation_of
 from backtest.policies import Calendar, Hours, Policy, Predictive, Reactive, Week
 from backtest.publish import Publisher
 from backtest.stock import Warehouse
@@ -75,6 +77,12 @@ def make_policy(name: str, planning: PlanningPolicy, method: str, state: StartSt
     if name == "predictive":
         return Predictive(planning, method, risk_model=state.risk_model,
                           wear_model=state.wear_model)
+    switch = ablation_of(name)
+    if switch is not None:
+        off = Predictive(planning.model_copy(update=ABLATIONS[switch]), method,
+                         risk_model=state.risk_model, wear_model=state.wear_model)
+        off.name = name
+        return off
     if name == "oracle":
         from backtest.oracle import Oracle
 
@@ -109,6 +117,15 @@ def reseed(sim: Simulator, seed: int) -> None:
     sim.seed = seed
 
 
+def _days_left(capacity: dict[str, int], decision: Any, planning: PlanningPolicy
+               ) -> dict[str, int]:
+    """Technician-days per station still free after a decision's trips."""
+    used: Counter[str] = Counter()
+    for trip_station, days in decision.info.get("tech_days_by_station", {}).items():
+        used[trip_station] += days
+    return {sid: max(0, cap - used[sid]) for sid, cap in capacity.items()}
+
+
 def run_branch(spec: BranchSpec, state: StartState, config: BacktestConfig,
                planning: PlanningPolicy, *, fresh_copy: bool = True) -> BranchResult:
     """Run one policy through the season; `fresh_copy` False reuses `state` (a forked
@@ -124,6 +141,8 @@ def run_branch(spec: BranchSpec, state: StartState, config: BacktestConfig,
     reseed(sim, spec.seed)
     policy = make_policy(spec.policy, planning, config.method, state)
     observe = getattr(policy, "observe", None)
+    dispatch = policy.dispatch if getattr(policy, "dispatches", False) else None
+    alert_days = set(getattr(policy, "planning", planning).alert_days) & set(planning.workdays)
     fleet = sim.fleet
     ledger = Ledger(fleet, planning.downtime_cost_per_h)
     capacity = {s.station_id: config.capacity(s.technicians) for s in fleet.stations}
@@ -149,12 +168,14 @@ def run_branch(spec: BranchSpec, state: StartState, config: BacktestConfig,
                 booked[(machine_id, day)] += 1
             ledger.start_week(w, sum(capacity.values()),
                               decision.tech_days_used, len(decision.visits))
+            ledger.add_lodging(decision.lodging_nights * planning.lodging_cost_per_night)
+            left = _days_left(capacity, decision, planning)
             orders = stock.top_up(stock.usage_targets())
             for key, qty in decision.orders.items():
                 orders[key] = max(orders.get(key, 0), qty)
             stock.order(week.start, orders)
             t = time.perf_counter()
-            for _ in range(7):
+            for k in range(7):
                 rec = sim.step()
                 ledger.add_day(rec, booked, stock)
                 stock.receive(sim.day)
@@ -162,6 +183,22 @@ def run_branch(spec: BranchSpec, state: StartState, config: BacktestConfig,
                     observe(rec)
                 if publisher is not None:
                     publisher.feed([rec])
+                # The night's alerts, for the next morning (the week's last night is the
+                # next weekly plan's).
+                if (dispatch is not None and publisher is not None and k < 6
+                        and sim.day.weekday() in alert_days and any(left.values())):
+                    t_in = time.perf_counter()
+                    publisher.store(sim.day)
+                    seconds["ingest_s"] += time.perf_counter() - t_in
+                    t_d = time.perf_counter()
+                    alert = dispatch(conn, Week(w, sim.day, dict(left)))
+                    seconds["dispatch_s"] += time.perf_counter() - t_d
+                    for machine_id, day, actions in alert.visits:
+                        sim.apply_visit(machine_id, day, actions)
+                        booked[(machine_id, day)] += 1
+                    ledger.add_dispatch(alert.tech_days_used, len(alert.visits),
+                                        alert.lodging_nights * planning.lodging_cost_per_night)
+                    left = _days_left(left, alert, planning)
             stock.close_week()
             seconds["simulate_s"] += time.perf_counter() - t
             if publisher is not None:

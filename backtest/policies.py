@@ -13,9 +13,12 @@ in which machines they want visited:
 - hours: the maker's hour intervals, machines whose next 250 h service falls due
   (scheduler.baselines.hours_rule_machines), the most overdue first;
 - predictive: the 保健 planner on the learned model's risk scores, wear forecasts and
-  policy value (scheduler.value), after this week's features and scoring.
-Every visit, whatever the policy, does the same work: inspect, replace worn wear parts
-and do the hour-interval service if one is due, so the policies differ in targeting only.
+  policy value (scheduler.value), after this week's features and scoring; it keeps a
+  share of the week's technician-days for alerts, dispatched each night for the next
+  morning when a machine's fresh score jumps (`dispatch`).
+A rule's visit does today's work: inspect, replace worn wear parts and do the
+hour-interval service if one is due. A predictive visit does the work the planner chose
+for it (scheduler.value: inspection, the due service, due wear parts).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import psycopg
 from backtest import queries
 from backtest.stock import StockKey
 from scheduler.policy import PlanningPolicy
-from scheduler.problem import Machine, PeakRange, Station, Visit
+from scheduler.problem import Machine, PeakRange, Station, Visit, VisitPlan
 
 log = logging.getLogger("fleetcare.backtest.policies")
 
@@ -68,6 +71,7 @@ class Decision:
 
     visits: list[tuple[str, date, frozenset[str]]] = field(default_factory=list)
     tech_days_used: int = 0
+    lodging_nights: int = 0
     orders: dict[StockKey, int] = field(default_factory=dict)   # beyond today's stock rule
     seconds: dict[str, float] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
@@ -118,6 +122,18 @@ class Planned:
 
     # -- shared ----------------------------------------------------------------------
 
+    def weekly_capacity(self, capacity: Mapping[str, int]) -> Mapping[str, int]:
+        """Technician-days the weekly plan may use (all of them unless held for alerts)."""
+        return capacity
+
+    def work(self, visit: Visit, hours: dict[str, queries.ServiceHours]) -> frozenset[str]:
+        """Today's work for a rule's visit: inspect, worn parts, the service if due."""
+        acts = {"inspect", "replace_wear"}
+        since = hours[visit.machine_id].since_service if visit.machine_id in hours else None
+        if since is None or since >= self.planning.interval_service_due_h:
+            acts.add("service")
+        return frozenset(acts)
+
     def stations(self, conn: psycopg.Connection, capacity: Mapping[str, int]) -> list[Station]:
         from scheduler import store
 
@@ -135,7 +151,7 @@ class Planned:
         assert conn is not None, f"the {self.name} policy reads its database"
         decision = Decision()
         t = clock.perf_counter()
-        stations = self.stations(conn, week.capacity)
+        stations = self.stations(conn, self.weekly_capacity(week.capacity))
         machines = store.load_machines(conn, week.as_of, stations)
         hours = queries.service_hours(conn, week.cutoff)
         conn.commit()
@@ -144,19 +160,15 @@ class Planned:
         decision.info["candidates"] = len(wanted)
         t = clock.perf_counter()
         visits: list[Visit] = []
-        if wanted and any(week.capacity.values()):
+        if wanted and any(s.tech_days_per_week for s in stations):
             plan = plan_visits(stations, wanted, week.start, 1, policy=self.planning,
                                method=self.method, peaks=self._peaks)
             visits = plan.visits
-            decision.tech_days_used = len(plan.trips)
+            record_trips(decision, plan)
             decision.info["plan_value"] = round(plan.value, 2)
         decision.seconds["plan_s"] = clock.perf_counter() - t
         for v in visits:
-            acts = {"inspect", "replace_wear"}
-            since = hours[v.machine_id].since_service if v.machine_id in hours else None
-            if since is None or since >= self.planning.interval_service_due_h:
-                acts.add("service")
-            decision.visits.append((v.machine_id, v.day, frozenset(acts)))
+            decision.visits.append((v.machine_id, v.day, self.work(v, hours)))
         self.after_plan(conn, week, machines, visits, stock, decision)
         return decision
 
@@ -205,11 +217,29 @@ class Predictive(Planned):
         super().__init__(planning, method)
         self.risk_model = risk_model
         self.wear_model = wear_model
+        self._seen_risk: dict[str, float] = {}
+        self._visited: dict[str, date] = {}
 
     def candidates(self, conn: psycopg.Connection, week: Week, machines: list[Machine],
                    hours: dict[str, queries.ServiceHours], decision: Decision
                    ) -> list[Machine]:
+        from scheduler.alerts import top_risk
+
+        # What the planner saw: an alert later in the week is a jump from this.
+        self._seen_risk = {m.machine_id: top_risk(m) for m in machines}
+        self._visited = {}
         return machines
+
+    def work(self, visit: Visit, hours: dict[str, queries.ServiceHours]) -> frozenset[str]:
+        return frozenset(visit.work)
+
+    def weekly_capacity(self, capacity: Mapping[str, int]) -> Mapping[str, int]:
+        share = self.planning.alert_share
+        return {k: v - int(round(share * v)) for k, v in capacity.items()}   # alerts.weekly_share
+
+    @property
+    def dispatches(self) -> bool:
+        return self.planning.alert_share > 0
 
     def decide(self, conn: psycopg.Connection | None, week: Week,
                stock: dict[StockKey, tuple[int, int]]) -> Decision:
@@ -219,15 +249,57 @@ class Predictive(Planned):
         decision = super().decide(conn, week, stock)
         decision.seconds.update(seconds)
         decision.seconds["pipeline_s"] = clock.perf_counter() - t
+        self._visited = {mid: day for mid, day, _ in decision.visits}
         return decision
 
-    def after_plan(self, conn: psycopg.Connection, week: Week, machines: list[Machine],
-                   visits: list[Visit], stock: dict[StockKey, tuple[int, int]],
-                   decision: Decision) -> None:
-        if week.index % PARTS_EVERY_WEEKS:
-            return
-        decision.orders = parts_orders(self._stations or [], machines, visits, stock, week,
-                                       self.planning, self._peaks)
+    def fresh_machines(self, conn: psycopg.Connection, day: Week, stations: list[Station],
+                       decision: Decision) -> list[Machine]:
+        """The machines with the night's scores (the nightly features and scoring)."""
+        from scheduler import store
+
+        decision.seconds.update(refresh_scores(conn, day, self.risk_model, self.wear_model))
+        machines = store.load_machines(conn, day.as_of, stations)
+        conn.commit()
+        return machines
+
+    def dispatch(self, conn: psycopg.Connection, day: Week) -> Decision:
+        """Alert visits for the morning of `day.start`, on `day.capacity` technician-days
+        (what the week has left), from the night's fresh scores (scheduler.alerts)."""
+        from scheduler.alerts import (
+            alert_machines,
+            dispatch_candidates,
+            dispatch_plan,
+            top_risk,
+        )
+
+        decision = Decision()
+        t = clock.perf_counter()
+        stations = self.stations(conn, day.capacity)
+        machines = self.fresh_machines(conn, day, stations, decision)
+        alerts = alert_machines(machines, self._seen_risk, self._visited, self.planning)
+        decision.info["alerts"] = len(alerts)
+        for m in alerts:
+            self._seen_risk[m.machine_id] = top_risk(m)
+        wanted = dispatch_candidates(machines, alerts, self._visited, day.start, self.planning)
+        if wanted and any(day.capacity.values()):
+            plan = dispatch_plan(stations, wanted, day.start, day.capacity, self.planning,
+                                 method=self.method, peaks=self._peaks)
+            record_trips(decision, plan)
+            for v in plan.visits:
+                decision.visits.append((v.machine_id, v.day, frozenset(v.work)))
+                self._visited[v.machine_id] = v.day
+        decision.seconds["dispatch_s"] = clock.perf_counter() - t
+        return decision
+
+
+def record_trips(decision: Decision, plan: VisitPlan) -> None:
+    """Technician-days (in all and per station) and lodging nights of a plan's trips."""
+    by_station: dict[str, int] = {}
+    for t in plan.trips:
+        by_station[t.station_id] = by_station.get(t.station_id, 0) + t.tech_days
+    decision.tech_days_used = plan.tech_days_used
+    decision.lodging_nights = sum(t.nights for t in plan.trips)
+    decision.info["tech_days_by_station"] = by_station
 
 
 def refresh_scores(conn: psycopg.Connection, week: Week, risk_model: tuple[int, Any] | None,

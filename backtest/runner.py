@@ -19,7 +19,7 @@ from typing import Any
 
 from backtest import stats
 from backtest.accounting import peak_share_by_week
-from backtest.config import BacktestConfig
+from backtest.config import BacktestConfig, ablation_of
 from backtest.databases import Databases, run_databases
 from backtest.loop import BranchResult, BranchSpec, StartState, run_branch
 from backtest.warmup import WARM, run_warmup
@@ -67,7 +67,7 @@ def run_backtest(config: BacktestConfig, base_url: str, *, timescaledb: str = "a
     planning = planning or load_policy()
     t0 = time.perf_counter()
     with run_databases(base_url, keep=config.keep_databases) as dbs:
-        needs_model = any(p == "predictive" for p in config.policies)
+        needs_model = any(p == "predictive" or ablation_of(p) for p in config.policies)
         state = run_warmup(config, dbs, timescaledb=timescaledb, train=needs_model,
                            progress=say)
         t = time.perf_counter()
@@ -95,7 +95,8 @@ def branch_specs(config: BacktestConfig, dbs: Databases, tag: str = "") -> list[
             url = (dbs.create(f"{tag}r{r}_{policy}", template=WARM)
                    if _READS_DB.get(policy, True) else None)
             specs.append(BranchSpec(policy, r, seed, url))
-    return sorted(specs, key=lambda s: (_COST.get(s.policy, 9), s.replication))
+    return sorted(specs, key=lambda s: (_COST.get(s.policy, 0 if ablation_of(s.policy) else 9),
+                                        s.replication))
 
 
 def run_branches(specs: list[BranchSpec], state: StartState, config: BacktestConfig,
@@ -158,12 +159,18 @@ def summarize(config: BacktestConfig, state: StartState, results: list[BranchRes
             "and warm-up; policies within a replication share every draw. CIs are 95 % "
             "Student-t over replications of the paired differences.",
             "Every policy gets the same technician-days per station and week and the same "
-            "planner (routing, travel, capacity); every visit inspects, replaces worn wear "
-            "parts and does the hour-interval service if due.",
+            "planner (routing, travel with multi-day trips to remote sites, capacity); a "
+            "rule's visit inspects, replaces worn wear parts and does the hour-interval "
+            "service if due, a predictive visit does the work the planner chose for it. "
+            "The predictive policy keeps a share of its technician-days for alerts "
+            "dispatched between weekly plans.",
         ],
     }
     out.update(means)
     out["differences"] = diffs
+    ablated = [p for p in config.policies if ablation_of(p)]
+    if ablated and "predictive" in runs:
+        out["ablation"] = stats.ablation(runs, ablated)
     out["bars"] = stats.bars(means, diffs, runs)
     out["replications"] = [
         {"policy": r.policy, "seed": r.seed, "seconds": r.seconds,

@@ -19,6 +19,7 @@ METRICS: tuple[str, ...] = (
     "other_service_cost", "express_parts_cost", "breakdown_cost", "breakdown_repair_cost",
     "breakdown_downtime_cost", "total_cost", "fill_rate", "mean_stock_value",
     "parts_ordered_value", "tech_days_used", "tech_days_available", "technician_utilisation",
+    "visits_dispatched", "lodging_cost",
 )
 COMPARED: tuple[str, ...] = ("breakdowns", "peak_breakdowns", "downtime_h", "service_cost",
                              "breakdown_cost", "total_cost", "fill_rate")
@@ -110,6 +111,28 @@ def bars(means: Mapping[str, Mapping[str, Any]], diffs: Mapping[str, Mapping[str
         "lower_total_cost_ci_excludes_zero": bool(cost.get("ci95") and cost["ci95"][1] < 0),
         "peak_reduction_ci_excludes_zero": bool(peak.get("ci95") and peak["ci95"][1] < 0),
     }
+
+
+def ablation(runs: Mapping[str, Sequence[Mapping[str, Any]]], ablated: Sequence[str],
+             full: str = "predictive") -> list[dict[str, Any]]:
+    """What each switched-off piece was worth: the ablated policy minus the full one,
+    paired by replication (positive: the piece prevents that many / saves that much)."""
+    rows = []
+    base = runs[full]
+    for name in ablated:
+        row: dict[str, Any] = {"policy": name}
+        for m in ("peak_breakdowns", "breakdowns", "total_cost", "tech_days_used"):
+            pairs = [(a[m], b[m]) for a, b in zip(runs[name], base, strict=True)
+                     if a.get(m) is not None and b.get(m) is not None]
+            if not pairs:
+                continue
+            diff = mean_ci([a - b for a, b in pairs])
+            row[m] = _round(sum(a for a, _ in pairs) / len(pairs))
+            row[f"{m}_contribution"] = _round(diff["mean"])
+            row[f"{m}_contribution_ci95"] = ([_round(x) for x in diff["ci95"]]
+                                             if diff["ci95"] else None)
+        rows.append(row)
+    return rows
 
 
 def _round(x: float | None, digits: int = 2) -> float | None:

@@ -222,7 +222,9 @@ class Simulator:
         d = (day - self.fleet.start).days
         if d < self.state.day_index:
             raise ValueError(f"{day} is already simulated (next day is {self.day})")
-        kind = "inspection" if "inspect" in acts and "service" not in acts else "preventive"
+        # A visit that inspects is an inspection on its work order, whatever else it did
+        # (planners tell the network's 保健 visits from customers' booked services so).
+        kind = "inspection" if "inspect" in acts else "preventive"
         carried = dict(parts_available) if parts_available is not None else None
         self.state.queued.setdefault(d, []).append(
             (self.fleet.index_of(machine_id), acts, kind, carried))

@@ -42,6 +42,24 @@ def alert_machines(machines: Sequence[Machine], seen: Mapping[str, float],
     return sorted(out, key=lambda m: -top_risk(m))
 
 
+def last_alert_day(day: date, policy: PlanningPolicy) -> bool:
+    """Whether `day` is the week's last alert morning: what alerts have not used of the
+    held-back share is then offered to the best remaining visits (backfill), so the
+    week's technician-days are not left idle for want of alerts."""
+    later = [d for d in policy.alert_days if d in policy.workdays and d > day.weekday()]
+    return not later
+
+
+def dispatch_candidates(machines: Sequence[Machine], alerts: Sequence[Machine],
+                        covered: Collection[str], day: date, policy: PlanningPolicy
+                        ) -> list[Machine]:
+    """The alerts, and on the week's last alert morning every machine the week has not
+    covered (the planner still visits only what is worth its cost, alerts first by value)."""
+    if not last_alert_day(day, policy):
+        return list(alerts)
+    return [m for m in machines if m.machine_id not in covered]
+
+
 def dispatch_plan(stations: Sequence[Station], alerts: Sequence[Machine], day: date,
                   days_left: Mapping[str, int], policy: PlanningPolicy, *,
                   method: str = "mip",

@@ -13,7 +13,12 @@ from typing import Any
 
 from fleetcare.db import connect
 from scheduler import store
-from scheduler.alerts import alert_machines, dispatch_plan, weekly_share
+from scheduler.alerts import (
+    alert_machines,
+    dispatch_candidates,
+    dispatch_plan,
+    weekly_share,
+)
 from scheduler.parts import PartsPlan, plan_parts
 from scheduler.policy import PlanningPolicy, load_policy
 from scheduler.problem import Machine, PeakRange, Station, VisitPlan
@@ -96,11 +101,14 @@ def propose_dispatch(url: str, *, day: date, created_by: str = "scheduler",
     left = {s.station_id: max(0, weekly_share(s, policy)[1] - used.get(s.station_id, 0))
             for s in inputs.stations}
     alerts = alert_machines(inputs.machines, seen, covered, policy)
-    if not alerts or not any(left.values()):
+    wanted = dispatch_candidates(inputs.machines, alerts, covered, day, policy)
+    if not wanted or not any(left.values()):
         return {"plan_id": None, "alerts": len(alerts),
-                "why": "no alerts" if not alerts else "no alert capacity left this week"}
-    plan = dispatch_plan(inputs.stations, alerts, day, left, policy, method=method,
+                "why": "no alerts" if not wanted else "no alert capacity left this week"}
+    plan = dispatch_plan(inputs.stations, wanted, day, left, policy, method=method,
                          peaks=inputs.peaks)
+    if not plan.visits:
+        return {"plan_id": None, "alerts": len(alerts), "why": "no visit worth its cost"}
     params = {"dispatch": True, "weekly_plan": weekly["plan_id"], "alerts": len(alerts),
               "scored_on": inputs.scored_on.isoformat() if inputs.scored_on else None}
     with connect(url) as conn:

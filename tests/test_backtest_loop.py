@@ -29,7 +29,8 @@ CONFIG = BacktestConfig(machines=100, weeks=5, seeds=1, start=date(2025, 3, 24),
                         warmup_days=300, tech_days=2, workers=1, method="greedy",
                         train={"variant": "single", "screen": False,
                                "hgb": {"max_iter": 40}})
-PLANNING = load_policy()
+# One alert night a week (Wednesday's, for Thursday morning) keeps the tests quick.
+PLANNING = load_policy().model_copy(update={"alert_days": (3,)})
 # What a planned visit or a shelf can change; the fleet outcome is everything else.
 FLEET_OUTCOME = ("breakdowns", "peak_breakdowns", "component_failures", "downtime_h",
                  "breakdown_downtime_h", "breakdown_cost", "visits", "visit_cost",
