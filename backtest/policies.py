@@ -235,7 +235,8 @@ class Predictive(Planned):
 
     def weekly_capacity(self, capacity: Mapping[str, int]) -> Mapping[str, int]:
         share = self.planning.alert_share
-        return {k: v - int(round(share * v)) for k, v in capacity.items()}   # alerts.weekly_share
+        # The same split as scheduler.alerts.weekly_share, on the backtest's capacity.
+        return {k: v - int(round(share * v)) for k, v in capacity.items()}
 
     @property
     def dispatches(self) -> bool:
