@@ -39,8 +39,11 @@ def fresh_database(url: str, name: str = DEMO_DATABASE) -> str:
 @click.option("--machines", default=200, show_default=True, help="Simulated fleet size.")
 @click.option("--days", default=365, show_default=True, help="Days of history to simulate.")
 @click.option("--seed", default=7, show_default=True, help="Seed of the simulated fleet.")
+@click.option("--database", default=DEMO_DATABASE, show_default=True,
+              help="Database the demo drops and recreates on the server (several demos "
+                   "can share one server under different names).")
 @click.pass_context
-def demo(ctx: click.Context, machines: int, days: int, seed: int) -> None:
+def demo(ctx: click.Context, machines: int, days: int, seed: int, database: str) -> None:
     """Run the pipeline end to end (simulate, ingest, ...) and print a summary."""
     from fleetcare.cli import settings_of
 
@@ -56,14 +59,14 @@ def demo(ctx: click.Context, machines: int, days: int, seed: int) -> None:
         timings.append((title, time.monotonic() - t0))
 
     with services(settings, broker=True) as svc:
-        demo_url = fresh_database(svc.db)
+        demo_url = fresh_database(svc.db, database)
         db.upgrade(demo_url, timescaledb=settings.timescaledb)
         info = db.status(demo_url)
         click.echo("Fleetcare demo")
         click.echo("  services    " + ", ".join(
             f"{name} (embedded)" if name in svc.embedded else f"{name} (configured)"
             for name in ("postgresql", "mqtt")))
-        click.echo(f"  database    {DEMO_DATABASE}: PostgreSQL {info['postgresql']}, TimescaleDB "
+        click.echo(f"  database    {database}: PostgreSQL {info['postgresql']}, TimescaleDB "
                    f"{info['timescaledb'] or 'not installed (plain tables)'}, "
                    f"{len(info['applied'])} migrations")
         click.echo(f"  broker      {svc.mqtt}")
