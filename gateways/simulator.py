@@ -97,6 +97,7 @@ class SimState:
     degrading: np.ndarray        # (M, C) bool: a defect is running to failure
     pf_left: np.ndarray          # (M, C) operating hours left until failure
     pf_total: np.ndarray         # (M, C)
+    sudden: np.ndarray           # (M, C) bool: the running defect's mode, set when it starts
     symptomatic: np.ndarray      # (M, C) bool: this defect raises fault codes
     defect: np.ndarray           # (M, C) bool: built with an early-life defect
     wear: np.ndarray             # (M, P) share of nominal life used
@@ -166,7 +167,7 @@ class Simulator:
         # Warm start: defects already running, as in a fleet that has been working.
         p_run = 1 - np.exp(-W.hazard_rate(age) * 120.0)
         degrading = (rng.random((M, C)) < p_run) & self.has_comp & (age > 0)
-        pf_total = np.exp(np.log(W.PF_MEDIAN_H) + W.PF_SIGMA * rng.standard_normal((M, C)))
+        pf_total = W.gradual_pf(rng.standard_normal((M, C)))
         pf_left = pf_total * rng.uniform(0.2, 1.0, (M, C))
         symptomatic = rng.random((M, C)) < W.SYMPTOMATIC_SHARE
         step = self.step_h
@@ -179,7 +180,8 @@ class Simulator:
             * 0.55, site_lat=np.array([m.site_lat for m in f.machines]),
             site_lon=np.array([m.site_lon for m in f.machines]),
             age=age, degrading=degrading, pf_left=np.where(degrading, pf_left, 0.0),
-            pf_total=np.where(degrading, pf_total, 1.0), symptomatic=symptomatic & degrading,
+            pf_total=np.where(degrading, pf_total, 1.0), sudden=np.zeros((M, C), bool),
+            symptomatic=symptomatic & degrading,
             defect=defect, wear=wear, last_service_meter=last_service,
             service_pending=np.zeros(M, bool), down_until=np.zeros(M, np.int64),
             oc={}, queued={}, pending_orders={},
@@ -298,11 +300,15 @@ class Simulator:
         d_hazard += st.defect * da_full * W.DEFECT_HAZARD
         new = (~st.degrading) & self.has_comp & (hours[:, None] > 0) & (
             u_init < 1 - np.exp(-d_hazard))
-        sudden = u_mode < W.SUDDEN_SHARE
-        pf_new = np.where(sudden, 0.3 + (W.SUDDEN_MAX_H - 0.3) * u_when,
-                          np.exp(np.log(W.PF_MEDIAN_H) + W.PF_SIGMA * z_pf))
+        # A defect's mode is drawn once, when it starts, and kept in the state: today's
+        # draw says nothing about a defect that began on an earlier day.
+        sudden_new = u_mode < W.SUDDEN_SHARE
+        pf_new = np.where(sudden_new, 0.3 + (W.SUDDEN_MAX_H - 0.3) * u_when,
+                          W.gradual_pf(z_pf))
         st.pf_total = np.where(new, pf_new, st.pf_total)
-        st.symptomatic = np.where(new, (~sudden) & (u_sym < W.SYMPTOMATIC_SHARE), st.symptomatic)
+        st.sudden = np.where(new, sudden_new, st.sudden)
+        st.symptomatic = np.where(new, (~sudden_new) & (u_sym < W.SYMPTOMATIC_SHARE),
+                                  st.symptomatic)
         # A new defect starts part-way through the day; it has the rest of the day to run.
         run_h = np.where(new, hours[:, None] * (1 - u_when), hours[:, None])
         was_running = st.degrading | new
@@ -313,7 +319,7 @@ class Simulator:
         st.degrading = was_running & ~failing
         st.pf_left = np.where(st.degrading, left_after, 0.0)
         progress_today = np.where(was_running, np.clip(1 - left_after / st.pf_total, 0, 1), 0.0)
-        progress_today *= ~sudden | ~new
+        progress_today *= ~st.sudden   # sudden defects give no warning, on any day
         failed_machine = failing.any(axis=1)
         first_fail_h = np.where(failed_machine, np.clip(fail_at_h.min(axis=1), 0.05, None), 0.0)
         hours = np.where(failed_machine, np.minimum(hours, first_fail_h), hours)
@@ -340,7 +346,7 @@ class Simulator:
         # 5. Breakdowns: truth rows now, the work order when the technician arrives.
         failures: list[dict] = []
         for i in np.flatnonzero(failed_machine):
-            failures.extend(self._breakdown(int(i), failing[i], fail_at_h[i], d, t0, sudden[i]))
+            failures.extend(self._breakdown(int(i), failing[i], fail_at_h[i], d, t0))
 
         # 6. What customers do by themselves (booked for a later morning).
         self._background(d, hours, delivered, bg)
@@ -394,8 +400,8 @@ class Simulator:
     def _travel_cost(self, i: int) -> float:
         return 2 * float(self.fleet.station_km[i]) * 3.0 + 400.0
 
-    def _breakdown(self, i: int, failing: np.ndarray, fail_h: np.ndarray, d: int, t0: float,
-                   sudden: np.ndarray) -> list[dict]:
+    def _breakdown(self, i: int, failing: np.ndarray, fail_h: np.ndarray, d: int,
+                   t0: float) -> list[dict]:
         st, f = self.state, self.fleet
         line = cat.PRODUCT_LINES[LINE_IDS[f.line[i]]]
         comps = np.flatnonzero(failing)
@@ -445,8 +451,9 @@ class Simulator:
             truth_rows.append({
                 "machine": i, "ts": t0 + (self.start_clock[i] + float(fail_h[c])) * 3600,
                 "component": comp,
-                "cause": "early_life" if st.defect[i, c] else ("sudden" if sudden[c] else "wear"),
-                "mode": "sudden" if sudden[c] else "gradual",
+                "cause": "early_life" if st.defect[i, c] else (
+                    "sudden" if st.sudden[i, c] else "wear"),
+                "mode": "sudden" if st.sudden[i, c] else "gradual",
                 "symptomatic": bool(st.symptomatic[i, c]),
                 "effective_age_h": float(st.age[i, c] / (W.AFTER_KEY_PART if part in key else
                                                           W.AFTER_REPAIR)),
@@ -455,6 +462,7 @@ class Simulator:
                 "work_order": None,
             })
             st.degrading[i, c] = False
+            st.sudden[i, c] = False
             st.symptomatic[i, c] = False
             st.defect[i, c] = False
             self._clear_codes(i, comp)
@@ -516,7 +524,7 @@ class Simulator:
             for c in range(C):
                 if not st.degrading[i, c]:
                     continue
-                if st.pf_total[i, c] <= W.SUDDEN_MAX_H:
+                if st.sudden[i, c]:
                     continue   # sudden defects give nothing to find
                 p = W.DETECT_SYMPTOMATIC if st.symptomatic[i, c] else W.DETECT_SILENT
                 if u[c] < p:
@@ -665,7 +673,7 @@ class Simulator:
         R = len(m)
         ci = cat.COMPONENT_INDEX
         agef = np.clip(st.age / W.ETA, 0, 3)
-        drift = progress * (st.pf_total > W.SUDDEN_MAX_H)   # sudden defects do not drift
+        drift = progress * ~st.sudden   # sudden defects do not drift
         load = np.clip(load_now[m] + rng.normal(0, 7, R), 3, 100)
         amb = temp[m]
         coolant = (83 + 0.08 * (load - 55) + 0.25 * np.maximum(amb - 25, 0)

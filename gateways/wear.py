@@ -115,6 +115,15 @@ PART_ABRASIVE = np.array(
 )
 
 
+def gradual_pf(z: np.ndarray) -> np.ndarray:
+    """A gradual defect's P-F interval (operating hours) from standard normal draws z.
+
+    Log-normal, floored at SUDDEN_MAX_H (3e-5 of the draws) so that a gradual defect
+    always runs longer than any sudden one and the two modes never overlap.
+    """
+    return np.maximum(np.exp(np.log(PF_MEDIAN_H) + PF_SIGMA * z), SUDDEN_MAX_H)
+
+
 def cum_hazard(age: np.ndarray) -> np.ndarray:
     """Weibull cumulative hazard of defect initiation at effective age (M, C)."""
     return (np.maximum(age, 0.0) / ETA) ** BETA

@@ -12,6 +12,7 @@ import pytest
 
 from fleetcare import catalogue as cat
 from fleetcare.contracts import schema
+from gateways import wear as W
 from gateways.fleet import build_fleet
 from gateways.report import RunStats
 from gateways.run import SimulationRun
@@ -79,6 +80,27 @@ def test_failure_rates_are_realistic(year: dict) -> None:
     assert 1.0 <= s["failures_per_machine_year"] <= 3.0
     assert all(v > 0 for v in s["failures_per_1000h"].values())
     assert {"wear", "sudden"} <= set(s["failure_causes"])
+
+
+def test_failure_mode_matches_its_pf_interval(year: dict) -> None:
+    """The truth labels a failure by its defect's own mode, decided when the defect began.
+
+    Sudden defects run at most SUDDEN_MAX_H operating hours (no warning to act on);
+    gradual ones run a P-F interval longer than that. Defects that start on one day and
+    fail on a later one are the cases a per-day label gets wrong.
+    """
+    fails = year["failures"]
+    sudden = [f for f in fails if f["mode"] == "sudden"]
+    gradual = [f for f in fails if f["mode"] == "gradual"]
+    assert len(sudden) + len(gradual) == len(fails)
+    assert len(sudden) > 50 and len(gradual) > 50
+    assert all(f["pf_hours"] < W.SUDDEN_MAX_H for f in sudden)
+    assert all(f["pf_hours"] >= W.SUDDEN_MAX_H for f in gradual)
+    assert all(f["cause"] in ("sudden", "early_life") for f in sudden)
+    assert all(f["cause"] in ("wear", "early_life") for f in gradual)
+    # Only gradual defects raise fault codes; sudden ones give no warning.
+    assert not any(f["symptomatic"] for f in sudden)
+    assert any(f["symptomatic"] for f in gradual)
 
 
 def test_fault_codes_precede_some_failures_and_occur_without(year: dict) -> None:
@@ -202,6 +224,11 @@ def test_visits_restore_and_common_random_numbers() -> None:
     for ra, rb in zip(a_recs, b_recs, strict=True):
         a_fail += sum(f["machine"] < 50 for f in ra.failures)
         b_fail += sum(f["machine"] < 50 for f in rb.failures)
+        # Machines not visited fail alike in both branches, with the same defect mode.
+        assert [(f["machine"], f["component"], f["mode"], f["pf_hours"]) for f in ra.failures
+                if f["machine"] >= 50] == [
+            (f["machine"], f["component"], f["mode"], f["pf_hours"]) for f in rb.failures
+            if f["machine"] >= 50]
         ha = dict(zip(ra.truth["machine"].tolist(), ra.truth["hours"].tolist(), strict=True))
         hb = dict(zip(rb.truth["machine"].tolist(), rb.truth["hours"].tolist(), strict=True))
         for i in range(50, fleet.size_n):

@@ -144,3 +144,23 @@ def test_reasons_name_real_features_of_that_machine(fleet: SyntheticFleet,
             assert r["contribution"] > 0 and r["text"]
     # Contributions are per row: two machines do not get the same list.
     assert len({tuple(r["feature"] for r in why) for why in explained}) > 3
+
+
+def test_small_fits_use_one_openmp_thread() -> None:
+    from threadpoolctl import threadpool_info
+
+    from models.estimators import ONE_THREAD_BELOW, boosting_threads
+
+    def openmp_threads() -> set[int]:
+        return {p["num_threads"] for p in threadpool_info() if p["user_api"] == "openmp"}
+
+    before = openmp_threads()
+    assert before, "scikit-learn's OpenMP runtime is loaded"
+    with boosting_threads(ONE_THREAD_BELOW - 1):
+        assert openmp_threads() == {1}
+    assert openmp_threads() == before
+    with boosting_threads(ONE_THREAD_BELOW):
+        assert openmp_threads() == before
+    with boosting_threads(10, threads=2):
+        assert openmp_threads() == {2}
+    assert openmp_threads() == before
