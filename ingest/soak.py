@@ -23,6 +23,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -187,10 +188,15 @@ def run_soak(database_url: str, mqtt_url: str, config: SoakConfig,
     prepare_session(mqtt_url, client_id)
     port = free_port()
     env = {**os.environ, "FLEETCARE_DATABASE_URL": database_url, "FLEETCARE_MQTT_URL": mqtt_url}
+    # The child's log goes to a file: a pipe nobody reads would fill up and block it.
+    ingest_log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in the finally below
+        prefix="fleetcare-soak-ingest-", suffix=".log",
+        delete=False)
     proc = subprocess.Popen(
         [sys.executable, "-m", "fleetcare", "ingest", "--client-id", client_id,
          "--metrics-port", str(port), "--log-every", "60"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        env=env, stdout=ingest_log, stderr=subprocess.STDOUT)
+    log.info("ingest pid %d, log %s", proc.pid, ingest_log.name)
     result = SoakResult()
     published = [0]
     stop = threading.Event()
@@ -213,10 +219,14 @@ def run_soak(database_url: str, mqtt_url: str, config: SoakConfig,
                              elapsed, published[0], backlog, result.rss_mb[-1][1])
 
     try:
-        deadline = time.monotonic() + 60
+        # `fleetcare ingest` imports every stage first: minutes on a loaded machine.
+        deadline = time.monotonic() + 600
         while _scrape(port) is None:
             if proc.poll() is not None or time.monotonic() > deadline:
-                err = proc.stderr.read().decode() if proc.stderr else ""
+                proc.kill()
+                proc.wait()
+                with open(ingest_log.name, errors="replace") as f:
+                    err = f.read()
                 raise click.ClickException(f"ingest did not start: {err[-2000:]}")
             time.sleep(0.2)
         t0 = time.monotonic()
@@ -279,6 +289,7 @@ def run_soak(database_url: str, mqtt_url: str, config: SoakConfig,
                 proc.kill()
                 proc.wait()
         result.ingest_exit = proc.returncode
+        ingest_log.close()
     result.published = published[0]
     for b in result.bursts:
         b["recovery_s"] = _recovery(samples, b["end_s"], cfg.rate)  # type: ignore[assignment]
