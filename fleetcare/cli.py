@@ -105,10 +105,12 @@ def _register_stage_commands() -> None:
 
     from ingest.bench import bench_ingest
     from ingest.cli import import_, ingest
+    from ingest.soak import bench_soak
 
     cli.add_command(ingest)
     cli.add_command(import_)
     bench.add_command(bench_ingest)
+    bench.add_command(bench_soak)
 
     from scheduler.bench import plan_bench
     from scheduler.cli import jobs_group, plan_group, scheduler_command

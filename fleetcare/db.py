@@ -82,13 +82,17 @@ def upgrade(url: str, *, timescaledb: str = "auto") -> list[Migration]:
     with connect(url, autocommit=True, timescaledb=timescaledb) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK,))
         try:
-            conn.execute(
-                """CREATE TABLE IF NOT EXISTS schema_migrations (
-                       version    integer PRIMARY KEY,
-                       name       text NOT NULL,
-                       checksum   text NOT NULL,
-                       applied_at timestamptz NOT NULL DEFAULT now())"""
-            )
+            # Only when missing: services that log in as a role without CREATE (0900)
+            # also run this at start, and with nothing pending they only read.
+            exists = conn.execute("SELECT to_regclass('schema_migrations')").fetchone()
+            if not (exists and exists[0]):
+                conn.execute(
+                    """CREATE TABLE IF NOT EXISTS schema_migrations (
+                           version    integer PRIMARY KEY,
+                           name       text NOT NULL,
+                           checksum   text NOT NULL,
+                           applied_at timestamptz NOT NULL DEFAULT now())"""
+                )
             done = {
                 row[0]: row[1]
                 for row in conn.execute("SELECT version, checksum FROM schema_migrations")

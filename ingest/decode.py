@@ -122,7 +122,10 @@ def _schema_validators(stream: str) -> tuple[Callable[[Any], Any], Callable[[Any
 
 def dead_letter(received_at: datetime, source: str, topic: str | None, reason: str, detail: str,
                 payload: bytes) -> tuple[Any, ...]:
-    """A dead_letters row. The detail may quote the payload: PostgreSQL text refuses NUL."""
+    """A dead_letters row. The detail may quote the payload and a bad topic may hold
+    anything: PostgreSQL text refuses NUL (and a refused dead letter would stop ingest)."""
+    if topic is not None and "\x00" in topic:
+        topic = topic.replace("\x00", "\\x00")
     return (received_at, source, topic, reason, detail[:1000].replace("\x00", "\\x00"),
             payload[:DEAD_LETTER_KEEP_BYTES], len(payload))
 
@@ -159,13 +162,20 @@ class Decoder:
                received_at: datetime, batch: Batch) -> None:
         """Decode one payload whose envelope passed; append its rows or dead letters."""
         try:
-            decoded = self._decoders[stream].decode(payload)
-        except msgspec.DecodeError:  # ValidationError is a DecodeError too
-            records = self._slow_path(topic, stream, payload, received_at, batch)
-            if not records:
-                return
-        else:
-            records = decoded if isinstance(decoded, list) else [decoded]
+            try:
+                decoded = self._decoders[stream].decode(payload)
+            except msgspec.DecodeError:  # ValidationError is a DecodeError too
+                records = self._slow_path(topic, stream, payload, received_at, batch)
+                if not records:
+                    return
+            else:
+                records = decoded if isinstance(decoded, list) else [decoded]
+        except RecursionError:
+            # A few KB of "[[[[..." nest deeper than any decoder recurses; raised, it would
+            # stop ingest and, redelivered, stop it again after every restart.
+            batch.dead_letters.append(dead_letter(received_at, self.source, topic, BAD_JSON,
+                                                  "JSON nested too deeply", payload))
+            return
         single = len(records) == 1
         self.route(topic, machine_id, stream, records, received_at, batch,
                    payload if single else None)

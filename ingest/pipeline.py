@@ -154,7 +154,9 @@ class Pipeline:
         batch = self.decode(messages, received_at)
         try:
             return batch, self.writer.write(batch)
-        except psycopg.OperationalError:
+        except (psycopg.OperationalError, psycopg.errors.InsufficientPrivilege):
+            # A missing grant is the deployment's fault, not the data's: stop (the messages
+            # stay unacked in the broker) instead of dead-lettering every message.
             raise
         except psycopg.Error as exc:
             if len(messages) > 1:

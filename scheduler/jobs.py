@@ -288,6 +288,43 @@ def run_scheduled(name: str) -> None:
     run_job(_current, name, trigger="schedule")
 
 
+def run_rerun(name: str) -> None:
+    """The function a rerun of an interrupted job points at (see close_interrupted_runs)."""
+    if _current is None:
+        raise RuntimeError("no scheduler context bound in this process")
+    run_job(_current, name, trigger="rerun")
+
+
+INTERRUPTED = "interrupted: the process running it ended mid-job; rerun once"
+
+
+def close_interrupted_runs(url: str) -> list[str]:
+    """Close the runs left 'running' by a process that died mid-job; return their jobs.
+
+    A run is interrupted when its row still says running and nobody holds the job's lock
+    (run_job holds it for the whole run on its own connection, so a killed process
+    released it). Each such row is closed as failed with a note; the caller reruns each
+    job once. Jobs must therefore be safe to redo (upserts, watermarks).
+    """
+    with connect(url, autocommit=True) as conn:
+        jobs = [r[0] for r in conn.execute(
+            "SELECT DISTINCT job FROM job_runs WHERE outcome = 'running' ORDER BY job")]
+        interrupted = []
+        for job in jobs:
+            with job_lock(conn, job) as free:
+                if not free:
+                    continue  # really running, in another process
+                cur = conn.execute(
+                    "UPDATE job_runs SET outcome = 'failed', finished_at = now(), error = %s "
+                    "WHERE job = %s AND outcome = 'running'", (INTERRUPTED, job))
+                if cur.rowcount:
+                    interrupted.append(job)
+    for job in interrupted:
+        log.warning("job %s was interrupted (its process ended mid-job): rerunning it once",
+                    job)
+    return interrupted
+
+
 def list_runs(url: str, *, job: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
     """The latest job runs, newest first (what `fleetcare jobs` prints)."""
     with connect(url) as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cur:

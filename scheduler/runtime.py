@@ -16,16 +16,18 @@ from datetime import date, datetime
 from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from scheduler.config import SchedulerSettings
-from scheduler.jobs import JobContext, bind_context
+from scheduler.jobs import JobContext, bind_context, close_interrupted_runs
 from scheduler.jobstore import PostgresJobStore
 from scheduler.leader import LeaderLock
 
 log = logging.getLogger("fleetcare.scheduler")
 
 JOB_FUNC = "scheduler.jobs:run_scheduled"
+RERUN_FUNC = "scheduler.jobs:run_rerun"
 
 
 class SchedulerRuntime:
@@ -37,7 +39,8 @@ class SchedulerRuntime:
         self.context = JobContext(database_url, settings, today)
         self.leader = LeaderLock(database_url)
         self.scheduler = BackgroundScheduler(
-            jobstores={"default": PostgresJobStore(database_url)},
+            # Reruns of interrupted jobs are one-offs of this leadership: not stored.
+            jobstores={"default": PostgresJobStore(database_url), "reruns": MemoryJobStore()},
             executors={"default": ThreadPoolExecutor(settings.max_workers)},
             job_defaults={
                 "coalesce": True,
@@ -117,6 +120,7 @@ class SchedulerRuntime:
     def _become_leader(self) -> None:
         log.info("this process is the scheduler leader")
         self.sync_jobs()
+        self.rerun_interrupted()
         self.is_leader = True
         self.scheduler.resume()
 
@@ -128,6 +132,20 @@ class SchedulerRuntime:
 
     # -- schedules -----------------------------------------------------------------------
 
+    def rerun_interrupted(self) -> list[str]:
+        """Queue one rerun of each enabled job a dead process left mid-run.
+
+        APScheduler computes a job's next run time before running it, so a leader killed
+        mid-job would otherwise never redo that run. Runs as soon as the scheduler resumes.
+        """
+        enabled = {spec.name for spec in self.settings.job_specs()}
+        names = [n for n in close_interrupted_runs(self.context.database_url) if n in enabled]
+        for name in names:
+            self.scheduler.add_job(RERUN_FUNC, trigger="date", args=[name], id=f"{name}.rerun",
+                                   name=f"{name} (rerun)", jobstore="reruns",
+                                   replace_existing=True, misfire_grace_time=None)
+        return names
+
     def sync_jobs(self) -> dict[str, list[str]]:
         """Make the stored jobs match the settings, keeping unchanged jobs' next run time.
 
@@ -135,7 +153,7 @@ class SchedulerRuntime:
         runs missed while down; only jobs whose schedule changed are rescheduled.
         """
         wanted = {spec.name: spec for spec in self.settings.job_specs()}
-        stored = {job.id: job for job in self.scheduler.get_jobs()}
+        stored = {job.id: job for job in self.scheduler.get_jobs(jobstore="default")}
         changes: dict[str, list[str]] = {"added": [], "rescheduled": [], "removed": []}
         for name, spec in wanted.items():
             trigger = spec.trigger(self.settings.timezone)

@@ -284,7 +284,8 @@ def mosquitto_settings() -> tuple[dict[str, str], list[dict[str, str]]]:
             listeners.append({"listener": value})
         elif key in ("log_dest", "log_type"):
             glob[key] = f"{glob.get(key, '')} {value}".strip()
-        elif listeners and key in ("allow_anonymous", "password_file", "acl_file", "protocol"):
+        elif listeners and key in ("allow_anonymous", "password_file", "acl_file", "protocol",
+                                   "cafile", "certfile", "keyfile", "tls_version"):
             listeners[-1][key] = value
         else:
             glob[key] = value
@@ -315,9 +316,17 @@ def test_broker_config_keeps_queued_messages_and_locks_the_gateway_listener(
         for v in compose["services"]["mosquitto"]["volumes"]
     }
     assert public[0]["acl_file"] in mounts and public[0]["password_file"] in mounts
+    # The TLS listener for gateways on a public network: same logins and ACL.
+    tls = [li for li in listeners if li["listener"] == "8883"]
+    assert len(tls) == 1
+    for key in ("allow_anonymous", "password_file", "acl_file"):
+        assert tls[0][key] == public[0][key], key
+    for key in ("cafile", "certfile", "keyfile"):
+        assert tls[0][key].startswith("/mosquitto/certs/") and "/mosquitto/certs" in mounts
+    assert tls[0]["tls_version"] in ("tlsv1.2", "tlsv1.3")
     # Every other listener is bound to the container's loopback (the health check).
     for li in listeners:
-        if li is not public[0]:
+        if li is not public[0] and li is not tls[0]:
             assert li["listener"].endswith(" 127.0.0.1"), li
 
 
@@ -330,14 +339,42 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def make_test_ca(directory: Path) -> Path:
+    """A self-signed CA and a server certificate for 127.0.0.1 signed by it, made with the
+    openssl command line: ca.crt, server.crt, server.key in ``directory``."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is not installed (.ci/run installs it)")
+    d = directory
+    d.mkdir(parents=True, exist_ok=True)
+
+    def run(*args: str) -> None:
+        subprocess.run([openssl, *args], check=True, capture_output=True, timeout=60)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+        "/CN=Fleetcare test CA", "-keyout", str(d / "ca.key"), "-out", str(d / "ca.crt"))
+    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+        "-keyout", str(d / "server.key"), "-out", str(d / "server.csr"))
+    (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    run("x509", "-req", "-in", str(d / "server.csr"), "-CA", str(d / "ca.crt"), "-CAkey",
+        str(d / "ca.key"), "-CAcreateserial", "-days", "2", "-extfile", str(d / "san.ext"),
+        "-out", str(d / "server.crt"))
+    for name in ("server.key", "ca.key"):
+        (d / name).chmod(0o644)  # the broker may run as another user in the test
+    return d
+
+
 @pytest.fixture
 def production_broker(tmp_path: Path) -> Iterator[tuple[int, int, dict[str, str]]]:
-    """The machine's mosquitto on the production config, paths and ports made local."""
+    """The machine's mosquitto on the production config, paths and ports made local.
+
+    ``users`` also carries the TLS port (``_tls_port``) and the test CA (``_ca``)."""
     mosquitto = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin")
     passwd_tool = shutil.which("mosquitto_passwd")
     if mosquitto is None or passwd_tool is None:
         pytest.skip("mosquitto and mosquitto_passwd are not installed")
-    port, health_port = _free_port(), _free_port()
+    certs = make_test_ca(tmp_path / "certs")
+    port, health_port, tls_port = _free_port(), _free_port(), _free_port()
     users = {"ingest": uuid.uuid4().hex, "M1": uuid.uuid4().hex, "M2": uuid.uuid4().hex}
     passwd = tmp_path / "passwd"
     for i, (user, password) in enumerate(users.items()):
@@ -355,6 +392,8 @@ def production_broker(tmp_path: Path) -> Iterator[tuple[int, int, dict[str, str]
         "/mosquitto/config/acl\n": f"{MOSQUITTO_DIR / 'acl'}\n",
         "listener 1883\n": f"listener {port} 127.0.0.1\n",
         "listener 1880 127.0.0.1\n": f"listener {health_port} 127.0.0.1\n",
+        "listener 8883\n": f"listener {tls_port} 127.0.0.1\n",
+        "/mosquitto/certs/": f"{certs}/",
         "log_dest stdout\n": "",
     }.items():
         assert old in conf, old
@@ -377,7 +416,7 @@ def production_broker(tmp_path: Path) -> Iterator[tuple[int, int, dict[str, str]
                     err = proc.stderr.read().decode() if proc.stderr else ""
                     pytest.fail(f"mosquitto did not start on the production config: {err}")
                 time.sleep(0.05)
-        yield port, health_port, users
+        yield port, health_port, {**users, "_tls_port": str(tls_port), "_ca": str(certs)}
     finally:
         proc.terminate()
         proc.wait(timeout=10)
