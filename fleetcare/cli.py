@@ -35,6 +35,16 @@ class FleetcareGroup(click.Group):
                 cause = cause.__cause__
             click.echo(f"fleetcare: error: {': '.join(causes)}", err=True)
             ctx.exit(1)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:  # a case no stage mapped yet: still one line, not a traceback
+            if logging.getLogger("fleetcare").isEnabledFor(logging.DEBUG):
+                raise
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            click.echo(f"fleetcare: error: {type(exc).__name__}"
+                       + (f": {text}" if text else "")
+                       + " (unexpected; run with -vv for the traceback)", err=True)
+            ctx.exit(1)
 
 
 @click.group(cls=FleetcareGroup, context_settings={"help_option_names": ["-h", "--help"]})

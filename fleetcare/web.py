@@ -123,12 +123,17 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     from fleetcare.cli import settings_of
     from fleetcare.runtime import services
 
+    from fleetcare.errors import TerminalError
+
     settings = settings_of(ctx)
+    address = (host or settings.web_host, settings.web_port if port is None else port)
     with services(settings) as svc:
-        server = ThreadingHTTPServer(
-            (host or settings.web_host, settings.web_port if port is None else port),
-            make_handler(svc.db),
-        )
+        try:
+            server = ThreadingHTTPServer(address, make_handler(svc.db))
+        except OSError as exc:
+            raise TerminalError(
+                f"cannot listen on {address[0]}:{address[1]} ({exc.strerror or exc}); stop "
+                "what uses it or choose another with --port / FLEETCARE_WEB_PORT") from None
         log.info("serving on http://%s:%d/", *server.server_address[:2])
         try:
             server.serve_forever()

@@ -98,15 +98,20 @@ def ingest(ctx: click.Context, once: bool, idle_exit_s: float, client_id: str,
                                            "aemp"]))
 @click.argument("files", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--encoding", default=None, metavar="NAME",
+              help="Text encoding of CSV/JSON files, e.g. gbk or gb18030 (default: UTF-8 "
+                   "with or without BOM, else GB18030, detected).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file.")
 @click.pass_context
-def import_(ctx: click.Context, kind: str, files: tuple[Path, ...], as_json: bool) -> None:
+def import_(ctx: click.Context, kind: str, files: tuple[Path, ...], encoding: str | None,
+            as_json: bool) -> None:
     """Load a historical archive: CSV or Parquet exports, or AEMP 2.0 fleet snapshots (JSON).
 
     KIND is machines, telemetry, faults, service (CSV or Parquet, by extension) or aemp
     (ISO 15143-3 fleet snapshot JSON). Column layouts: examples/import/README.md. Rows go
     through the same validation, dead letters and idempotent writes as MQTT ingest, so
-    importing a file twice changes nothing.
+    importing a file twice changes nothing. A file that cannot be read (corrupt, wrong
+    encoding, missing columns) stops the command with one line and stores nothing.
     """
     from fleetcare.cli import settings_of
     from fleetcare.runtime import services
@@ -114,7 +119,7 @@ def import_(ctx: click.Context, kind: str, files: tuple[Path, ...], as_json: boo
 
     with services(settings_of(ctx)) as svc:
         for path in files:
-            result = import_file(svc.db, kind, path)
+            result = import_file(svc.db, kind, path, encoding=encoding)
             if as_json:
                 click.echo(json.dumps({"file": str(path), **result}))
             else:

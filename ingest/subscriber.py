@@ -298,7 +298,13 @@ class Ingest:
         """
         cfg = self.config
         if cfg.metrics_port is not None:
-            self.metrics_server = self.metrics.serve(cfg.metrics_port)
+            try:
+                self.metrics_server = self.metrics.serve(cfg.metrics_port)
+            except OSError as exc:
+                raise FleetcareError(
+                    f"cannot serve metrics on port {cfg.metrics_port} ({exc.strerror or exc});"
+                    " choose another with --metrics-port / FLEETCARE_INGEST_METRICS_PORT"
+                ) from None
             log.info("metrics on http://0.0.0.0:%d/metrics", self.metrics_server.server_port)
         # Fail fast on a wrong database URL or schema before touching the broker.
         self._ensure_pipeline()
