@@ -121,9 +121,8 @@ def make_handler(url: str) -> type[BaseHTTPRequestHandler]:
 def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     """Serve the status page and JSON summary over HTTP until stopped."""
     from fleetcare.cli import settings_of
-    from fleetcare.runtime import services
-
     from fleetcare.errors import TerminalError
+    from fleetcare.runtime import services
 
     settings = settings_of(ctx)
     address = (host or settings.web_host, settings.web_port if port is None else port)
