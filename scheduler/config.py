@@ -97,6 +97,8 @@ class SchedulerSettings(BaseSettings):
     plan_weeks: int = Field(default=4, ge=1, le=12)
     plan_workers: int = Field(default=1, ge=1, description="processes solving stations")
     parts_lookahead_days: int = Field(default=100, ge=1)
+    # ingest_health fails when the newest telemetry arrived longer ago than this.
+    ingest_stale_s: float = Field(default=7200.0, gt=0)
 
     @field_validator("timezone")
     @classmethod
