@@ -8,6 +8,7 @@ alternative to one model with the component as a feature.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,8 @@ DEFAULT_HGB: dict[str, Any] = {
     "random_state": 0,
 }
 
+
+_progress = logging.getLogger("models.progress")
 
 class FrameColumns(TransformerMixin, BaseEstimator):
     """Select `columns` in a fixed order; categorical columns get the categories seen at fit.
@@ -149,7 +152,11 @@ class PerComponentClassifier(ClassifierMixin, BaseEstimator):
         if X_val is not None:
             val_groups = X_val[self.component_col].astype(str).to_numpy()
             val_rest = X_val.drop(columns=[self.component_col])
-        for comp in np.unique(groups):
+        components = np.unique(groups)
+        for k, comp in enumerate(components, start=1):
+            # Progress: per-component fits are the long part of training at fleet size.
+            _progress.info("  component %d/%d: %s (%d rows)", k, len(components), comp,
+                           int((groups == comp).sum()))
             mask = groups == comp
             yc = y[mask]
             self.priors_[comp] = float(np.mean(yc == self.classes_[-1]))
