@@ -22,7 +22,7 @@ import click
 import psycopg
 
 from fleetcare import db
-from fleetcare.runtime import services
+from fleetcare.runtime import Services, services
 from fleetcare.settings import redact_url
 
 log = logging.getLogger("fleetcare.demo")
@@ -48,6 +48,16 @@ def fresh_database(url: str, name: str = DEMO_DATABASE) -> str:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     return urlunsplit(urlsplit(url)._replace(path="/" + name))
+
+
+def demo_database(svc: Services) -> tuple[str, str]:
+    """Recreate the demo's database; returns its name and URL.
+
+    Embedded: the data folder's own database, which every later command uses.
+    Configured: `fleetcare_demo` beside the configured one, which is left alone.
+    """
+    name = database_name(svc.db) if "postgresql" in svc.embedded else DEMO_DATABASE
+    return name, fresh_database(svc.db, name)
 
 
 @click.command()
@@ -87,8 +97,7 @@ def demo(ctx: click.Context, machines: int, days: int, seed: int, out_dir: Path 
 
     with services(settings, broker=True, migrate=False) as svc:
         embedded = "postgresql" in svc.embedded
-        name = database_name(svc.db) if embedded else DEMO_DATABASE
-        demo_url = fresh_database(svc.db, name)
+        name, demo_url = demo_database(svc)
         db.upgrade(demo_url, timescaledb=settings.timescaledb)
         info = db.status(demo_url)
         click.echo("Fleetcare demo")
