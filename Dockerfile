@@ -1,6 +1,6 @@
 # One image for every Fleetcare service (docker-compose.yml picks the sub-command):
 #   docker build -t fleetcare . && docker run --rm fleetcare --help
-FROM python:3.11-slim
+FROM python:3.11.11-slim-bookworm
 
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -46,14 +46,14 @@ log = logging.getLogger("fleetcare.backtest.cli")
 @click.option("--workers", default=2, show_default=True, help="Branch processes.")
 @click.option("--keep-databases", is_flag=True, help="Keep the run's databases.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
-@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write a one-page report (.html or .png).")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), multiple=True,
+              help="Write a one-page report (.html or .png); may be given twice.")
 @click.pass_context
 def backtest(ctx: click.Context, machines: int, weeks: int, seeds: int, start: datetime,
              seed: int, first_seed: int | None, warmup_days: int, tech_days: int | None,
              preventive_share: float, policies: str, oracle: bool, ablation: bool,
              method: str, workers: int, keep_databases: bool, as_json: bool,
-             report: Path | None) -> None:
+             report: tuple[Path, ...]) -> None:
     """Closed-loop backtest: reactive, calendar, hours and predictive 保健 on one fleet.
 
     Each week every policy decides visits from its own database (data up to the night
@@ -92,11 +92,12 @@ def backtest(ctx: click.Context, machines: int, weeks: int, seeds: int, start: d
 
     with services(settings) as svc:
         summary = run_backtest(config, svc.db, timescaledb=settings.timescaledb, progress=say)
-    if report is not None:
+    if report:
         from backtest.report import write_report
 
-        write_report(summary, report)
-        summary["report"] = str(report)
+        for path in report:
+            write_report(summary, path)
+        summary["report"] = ", ".join(str(p) for p in report)
     if as_json:
         click.echo(json.dumps(summary, default=str))
     else:
@@ -144,8 +145,10 @@ def print_table(summary: dict[str, Any], out: Any = None) -> None:
     bars = summary.get("bars")
     if bars:
         red = bars.get("peak_breakdown_reduction")
-        echo(f"  bar vs {bars['best_rule']}: peak breakdowns "
-             f"{'-' if red is None else f'{red:.0%}'} fewer (need 30%), total cost CI "
+        said = ("not measured" if red is None else
+                f"{abs(red) * 100:.0f} % {'fewer' if red >= 0 else 'more'}")
+        echo(f"  bar vs {bars['best_rule']}: peak breakdowns {said} (need 30 % fewer), "
+             "total cost CI "
              f"{'excludes' if bars['lower_total_cost_ci_excludes_zero'] else 'does not exclude'}"
              " zero on the saving side")
     for row in summary.get("ablation", []):

@@ -35,6 +35,21 @@ class FleetcareGroup(click.Group):
                 cause = cause.__cause__
             click.echo(f"fleetcare: error: {': '.join(causes)}", err=True)
             ctx.exit(1)
+        except click.UsageError as exc:  # a bad argument: one line, and where to read more
+            where = " ".join(exc.ctx.command_path.split()[1:]) if exc.ctx else ""
+            hint = f"fleetcare {where} --help" if where else "fleetcare --help"
+            click.echo(f"fleetcare: error: {exc.format_message()} (see '{hint}')", err=True)
+            ctx.exit(2)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:  # a case no stage mapped yet: still one line, not a traceback
+            if logging.getLogger("fleetcare").isEnabledFor(logging.DEBUG):
+                raise
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            click.echo(f"fleetcare: error: {type(exc).__name__}"
+                       + (f": {text}" if text else "")
+                       + " (unexpected; run with -vv for the traceback)", err=True)
+            ctx.exit(1)
 
 
 @click.group(cls=FleetcareGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -89,8 +104,49 @@ def db_status(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(info))
     else:
-        for key, value in info.items():
+        shown = {**info, "timescaledb": info["timescaledb"] or "not installed (plain tables)",
+                 "applied": ", ".join(map(str, info["applied"])) or "none",
+                 "pending": ", ".join(map(str, info["pending"])) or "none"}
+        for key, value in shown.items():
             click.echo(f"{key:12} {value}")
+
+
+@db.command("url")
+@click.option("--wait/--no-wait", default=None,
+              help="Keep an embedded server this command started running until Ctrl-C "
+                   "[default: wait when the server was not already running].")
+@click.pass_context
+def db_url(ctx: click.Context, wait: bool | None) -> None:
+    """Print the database's connection URL (for psql, pandas, notebooks).
+
+    With FLEETCARE_DATABASE_URL set, that URL. Otherwise the embedded database of this
+    data folder (`fleetcare demo` leaves its results there); its server listens only
+    while a Fleetcare command runs, so if none does this command keeps it running until
+    Ctrl-C. The URL carries the embedded server's generated password.
+    """
+    import threading
+
+    from fleetcare.embedded import started_here
+    from fleetcare.runtime import services
+
+    settings = settings_of(ctx)
+    with services(settings, migrate=False) as svc:
+        click.echo(svc.db)
+        ours = "postgresql" in svc.embedded and started_here(settings.data_dir)
+        if wait if wait is not None else ours:
+            if not ours:
+                return
+            click.echo("embedded PostgreSQL started for this URL; it stops when you press "
+                       "Ctrl-C (or keep `fleetcare serve` running instead)", err=True)
+            stop = threading.Event()
+            previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+            try:
+                while not stop.wait(1.0):
+                    pass
+            except KeyboardInterrupt:
+                pass
+            finally:
+                signal.signal(signal.SIGTERM, previous)
 
 
 def _register_stage_commands() -> None:

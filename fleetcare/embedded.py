@@ -515,6 +515,15 @@ def _ensure_database(info: _Postmaster, password: str | None) -> None:
             log.info("created database %s", DATABASE)
 
 
+def started_here(data_dir: Path) -> bool:
+    """True if this process started (and will stop) the embedded server of ``data_dir``."""
+    starter = Path(data_dir).absolute() / ".postgres.starter"
+    try:
+        return starter.read_text().strip() == _process_token(os.getpid())
+    except OSError:
+        return False
+
+
 @contextmanager
 def embedded_postgres(
     data_dir: Path, *, port: int | None = None, timeout: float = 60.0

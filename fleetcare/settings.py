@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -13,6 +13,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from fleetcare.errors import SettingsError
 
 ENV_PREFIX = "FLEETCARE_"
+# Never echoed back in an error message.
+SECRET_FIELDS = {"mqtt_password"}
 
 
 class Settings(BaseSettings):
@@ -88,8 +90,25 @@ def load_settings(**overrides: object) -> Settings:
         field = str(first["loc"][0]) if first["loc"] else "?"
         message = first["msg"].removeprefix("Value error, ")
         bad = first.get("input")
+        if field in SECRET_FIELDS:
+            bad = None
+        elif isinstance(bad, str) and field.endswith("_url"):
+            bad = redact_url(bad)
         shown = f" (got {bad!r})" if bad is not None and not isinstance(bad, dict) else ""
         raise SettingsError(f"{ENV_PREFIX}{field.upper()}: {message}{shown}") from None
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password replaced by ***, for messages and logs."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        netloc = parts.netloc.rpartition("@")
+        user = netloc[0].partition(":")[0]
+        return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[2]}"))
+    except ValueError:
+        return "<unparsable URL>"
 
 
 def mqtt_host_port(url: str) -> tuple[str, int]:

@@ -18,26 +18,44 @@ import psycopg
 
 log = logging.getLogger("fleetcare.web")
 
+# Master data is small: exact counts. Tables that grow with history are counted from the
+# planner's statistics (approximate, no scan): the page is polled, and must stay cheap.
 _COUNTS = {
     "machines": "SELECT count(*) FROM machines",
     "stations": "SELECT count(*) FROM stations",
-    "telemetry_rows": "SELECT count(*) FROM telemetry",
-    "fault_codes": "SELECT count(*) FROM fault_codes",
-    "service_records": "SELECT count(*) FROM service_records",
-    "dead_letters": "SELECT count(*) FROM dead_letters",
 }
+_GROWING = {"telemetry_rows": "telemetry", "fault_codes": "fault_codes",
+            "service_records": "service_records", "dead_letters": "dead_letters"}
+_APPROX_TSDB = "SELECT approximate_row_count(%s::regclass)"
+_APPROX_PG = ("SELECT greatest(coalesce(sum(greatest(c.reltuples, 0)), 0), 0)::bigint "
+              "FROM pg_class c WHERE c.oid = %s::regclass "
+              "OR c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = %s::regclass)")
+# The newest event time, served by the time index of each chunk (TimescaleDB) and
+# bounded to a recent window so plain tables scan at most a few days.
+_NEWEST = ("SELECT ts FROM telemetry WHERE ts > now() - interval '3 days' "
+           "ORDER BY ts DESC LIMIT 1")
+
+
+def approximate_rows(conn: psycopg.Connection, table: str) -> int:
+    """Rows in `table` from statistics (TimescaleDB's approximate_row_count if loaded)."""
+    tsdb = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
+    row = (conn.execute(_APPROX_TSDB, (table,)) if tsdb
+           else conn.execute(_APPROX_PG, (table, table))).fetchone()
+    return max(int(row[0] or 0), 0) if row else 0
 
 
 def summary(url: str) -> dict[str, Any]:
-    """Counts per table, the newest reading, recent job runs and plans."""
+    """Counts per table (approximate for history), the newest reading, jobs and plans."""
     with psycopg.connect(url, connect_timeout=5) as conn:
         out: dict[str, Any] = {
             name: conn.execute(sql).fetchone()[0]  # type: ignore[index]
             for name, sql in _COUNTS.items()
         }
-        newest = conn.execute("SELECT max(ts), max(received_at) FROM telemetry").fetchone()
-        out["newest_reading"] = newest[0].isoformat() if newest and newest[0] else None
-        out["last_received"] = newest[1].isoformat() if newest and newest[1] else None
+        for name, table in _GROWING.items():
+            out[name] = approximate_rows(conn, table)
+        out["counts_note"] = "history counts are estimates from table statistics"
+        newest = conn.execute(_NEWEST).fetchone()
+        out["newest_reading"] = newest[0].isoformat() if newest else None
         out["jobs"] = [
             {"job": j, "started_at": s.isoformat(), "outcome": o}
             for j, s, o in conn.execute(
@@ -87,6 +105,11 @@ def make_handler(url: str) -> type[BaseHTTPRequestHandler]:
                 self._send(HTTPStatus.NOT_FOUND, "text/plain", b"not found\n")
                 return
             try:
+                if path == "/healthz":  # answering and reaching the database; no table read
+                    with psycopg.connect(url, connect_timeout=5) as conn:
+                        conn.execute("SELECT 1")
+                    self._send(HTTPStatus.OK, "text/plain", b"ok\n")
+                    return
                 data = summary(url)
             except psycopg.Error as exc:
                 log.warning("database unavailable: %s", exc)
@@ -95,8 +118,6 @@ def make_handler(url: str) -> type[BaseHTTPRequestHandler]:
                 return
             if path == "/":
                 self._send(HTTPStatus.OK, "text/html; charset=utf-8", _page(data).encode())
-            elif path == "/healthz":
-                self._send(HTTPStatus.OK, "text/plain", b"ok\n")
             else:
                 body = json.dumps(data, default=str).encode()
                 self._send(HTTPStatus.OK, "application/json", body)
@@ -121,14 +142,18 @@ def make_handler(url: str) -> type[BaseHTTPRequestHandler]:
 def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     """Serve the status page and JSON summary over HTTP until stopped."""
     from fleetcare.cli import settings_of
+    from fleetcare.errors import TerminalError
     from fleetcare.runtime import services
 
     settings = settings_of(ctx)
+    address = (host or settings.web_host, settings.web_port if port is None else port)
     with services(settings) as svc:
-        server = ThreadingHTTPServer(
-            (host or settings.web_host, settings.web_port if port is None else port),
-            make_handler(svc.db),
-        )
+        try:
+            server = ThreadingHTTPServer(address, make_handler(svc.db))
+        except OSError as exc:
+            raise TerminalError(
+                f"cannot listen on {address[0]}:{address[1]} ({exc.strerror or exc}); stop "
+                "what uses it or choose another with --port / FLEETCARE_WEB_PORT") from None
         log.info("serving on http://%s:%d/", *server.server_address[:2])
         try:
             server.serve_forever()

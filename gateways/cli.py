@@ -19,8 +19,10 @@ _DEFAULT = Messiness()
 
 
 @click.command()
-@click.option("--machines", default=200, show_default=True, help="Fleet size.")
-@click.option("--days", default=365, show_default=True, help="Days to simulate.")
+@click.option("--machines", default=200, show_default=True, type=click.IntRange(min=1),
+              help="Fleet size.")
+@click.option("--days", default=365, show_default=True, type=click.IntRange(min=1),
+              help="Days to simulate.")
 @click.option("--seed", default=7, show_default=True, help="Same seed, same messages and truth.")
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="First simulated day [default: today minus --days].")

@@ -9,7 +9,9 @@ alone). Column layouts per kind: examples/import/README.md.
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import json
 import math
 import re
@@ -23,6 +25,7 @@ import msgspec
 import psycopg
 
 from fleetcare import db
+from fleetcare.errors import TerminalError
 from ingest.decode import SCHEMA, Decoder, dead_letter, parse_topic
 from ingest.pipeline import MachineCache, Pipeline
 
@@ -52,23 +55,46 @@ LAYOUTS: dict[str, dict[str, str]] = {
 MACHINE_COLUMNS = ("machine_id", "serial", "model", "product_line", "customer_id",
                    "region_id", "station_id", "delivery_date", "warranty_end", "site_lat",
                    "site_lon")
+# Columns a file must have (seq may be missing: derived, see _derive_seq).
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "telemetry": ("machine_id", "ts", "engine_hours"),
+    "faults": ("machine_id", "ts", "spn", "fmi", "oc", "active"),
+    "service": ("machine_id", "ts", "kind"),
+    "machines": ("machine_id", "model", "product_line", "region_id", "delivery_date"),
+}
+# Tried in order when no --encoding is given: what Excel and dealer systems write.
+DETECTED_ENCODINGS = ("utf-8", "gb18030")
 _MACHINE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _TRUE = {"true", "t", "1", "yes", "y"}
 _FALSE = {"false", "f", "0", "no", "n"}
 LITRES_PER_US_GALLON = 3.785411784
 
 
-def import_file(url: str, kind: str, path: Path) -> dict[str, Any]:
-    """Import one file of ``kind``; returns counts (rows, stored, duplicates, dead_letters)."""
+class ImportFileError(TerminalError):
+    """A file cannot be imported as it is (unreadable, wrong encoding, missing columns)."""
+
+
+def import_file(url: str, kind: str, path: Path, *, encoding: str | None = None
+                ) -> dict[str, Any]:
+    """Import one file of ``kind``; returns counts (rows, stored, duplicates, dead_letters).
+
+    ``encoding`` is the CSV's text encoding; None detects UTF-8 (with or without BOM)
+    or GB18030 (GBK). A file that cannot be read raises ImportFileError before any row
+    is stored.
+    """
     path = Path(path)
+    if kind == "aemp":
+        doc = _read_json(path, encoding)
+    else:
+        table = _read_table(path, kind, encoding)
     with db.connect(url, autocommit=True) as conn:
         if kind == "machines":
-            return _import_machines(conn, path)
+            return _import_machines(conn, path, table)
         if kind == "aemp":
-            rows: Iterator[tuple[int, dict[str, Any]]] = _aemp_rows(conn, path)
+            rows: Iterator[tuple[int, dict[str, Any]]] = _aemp_rows(conn, doc)
             stream = "telemetry"
         else:
-            rows = ((n, _typed(kind, raw)) for n, raw in _read_table(path))
+            rows = ((n, _typed(kind, raw)) for n, raw in table)
             stream = kind
         return _import_records(conn, stream, rows, f"import:{path.name}")
 
@@ -76,18 +102,88 @@ def import_file(url: str, kind: str, path: Path) -> dict[str, Any]:
 # -- reading ------------------------------------------------------------------------------
 
 
-def _read_table(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(row number, {column: value}) from CSV (row 2 = first data line) or Parquet."""
+def decode_text(path: Path, encoding: str | None = None) -> str:
+    """The text of ``path``: in ``encoding``, or UTF-8 (BOM or not, also UTF-16 with a
+    BOM) else GB18030, the superset of GBK that Excel writes on a Chinese Windows."""
+    data = path.read_bytes()
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise ImportFileError(f"--encoding {encoding}: unknown encoding "
+                                  "(try utf-8, gbk or gb18030)") from None
+        try:
+            return data.decode(encoding).removeprefix("\ufeff")
+        except UnicodeDecodeError as exc:
+            line = data[:exc.start].count(b"\n") + 1
+            raise ImportFileError(f"{path}: line {line} is not {encoding} text; give the "
+                                  "file's encoding with --encoding") from None
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16").removeprefix("\ufeff")
+    for candidate in DETECTED_ENCODINGS:
+        try:
+            return data.decode(candidate).removeprefix("\ufeff")
+        except UnicodeDecodeError:
+            continue
+    raise ImportFileError(f"{path}: neither UTF-8 nor GBK/GB18030 text; give its encoding "
+                          "with --encoding")
+
+
+def _read_table(path: Path, kind: str, encoding: str | None = None
+                ) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(row number, {column: value}) from CSV (row 2 = first data line) or Parquet.
+
+    The file is opened, decoded and its header checked here, before anything is stored,
+    so a corrupt file or a missing column stores nothing and says why in one line.
+    """
     if path.suffix.lower() in (".parquet", ".pq"):
+        import pyarrow as pa  # type: ignore[import-untyped]
         import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
-        table = pq.read_table(path)
-        for n, row in enumerate(table.to_pylist(), start=1):
-            yield n, row
-        return
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        for n, row in enumerate(csv.DictReader(fh), start=2):
-            yield n, {k.strip(): v for k, v in row.items() if k is not None}
+        try:
+            table = pq.read_table(path)
+        except (pa.ArrowException, OSError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ImportFileError(f"{path}: not a readable Parquet file ({first}); export it "
+                                  "again or check the copy is complete") from None
+        _check_columns(path, kind, table.column_names)
+        return enumerate(table.to_pylist(), start=1)
+    reader = csv.DictReader(io.StringIO(decode_text(path, encoding), newline=""))
+    try:
+        _check_columns(path, kind, [c.strip() for c in reader.fieldnames or []])
+    except csv.Error as exc:
+        raise ImportFileError(f"{path}: line 1: not valid CSV ({exc})") from None
+
+    def rows() -> Iterator[tuple[int, dict[str, Any]]]:
+        try:
+            for n, row in enumerate(reader, start=2):
+                yield n, {k.strip(): v for k, v in row.items() if k is not None}
+        except csv.Error as exc:
+            raise ImportFileError(
+                f"{path}: line {reader.line_num}: not valid CSV ({exc})") from None
+
+    return rows()
+
+
+def _check_columns(path: Path, kind: str, columns: list[str]) -> None:
+    """Refuse a file without the columns its kind needs, naming them."""
+    missing = [c for c in REQUIRED.get(kind, ()) if c not in columns]
+    if missing:
+        known = MACHINE_COLUMNS if kind == "machines" else tuple(LAYOUTS[kind])
+        unknown = [c for c in columns if c and c not in known]
+        extra = f"; unknown column(s): {', '.join(unknown)}" if unknown else ""
+        raise ImportFileError(
+            f"{path}: missing column(s) {', '.join(missing)} for {kind}{extra} "
+            "(layouts: examples/import/README.md)")
+
+
+def _read_json(path: Path, encoding: str | None) -> Any:
+    """An AEMP snapshot document; a truncated or non-JSON file is one line."""
+    try:
+        return json.loads(decode_text(path, encoding))
+    except json.JSONDecodeError as exc:
+        raise ImportFileError(f"{path}: not valid JSON at line {exc.lineno} column "
+                              f"{exc.colno} ({exc.msg}); is the file complete?") from None
 
 
 def _convert(value: Any, kind: str) -> Any:
@@ -204,15 +300,16 @@ def _lower_keys(obj: Any) -> Any:
     return obj
 
 
-def _aemp_rows(conn: psycopg.Connection, path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def _aemp_rows(conn: psycopg.Connection, document: Any
+               ) -> Iterator[tuple[int, dict[str, Any]]]:
     """One telemetry record per equipment entry of an ISO 15143-3 fleet snapshot.
 
     The machine is the header's EquipmentID, or the machine whose serial equals its
     SerialNumber/PIN; the reading's time is the hour meter's datetime. Idle hours, fuel
     and location are taken when present (fuel in US gallons is converted to litres).
     """
-    doc = _lower_keys(json.loads(path.read_text("utf-8")))
-    fleet = doc.get("fleet", doc)
+    doc = _lower_keys(document)
+    fleet = doc.get("fleet", doc) if isinstance(doc, dict) else {}
     known: set[str] = set()
     serials: dict[str, str] = {}
     for machine, serial in conn.execute("SELECT machine_id, serial FROM machines"):
@@ -301,14 +398,15 @@ _UPSERT_MACHINE = (
 )
 
 
-def _import_machines(conn: psycopg.Connection, path: Path) -> dict[str, Any]:
+def _import_machines(conn: psycopg.Connection, path: Path,
+                     table: Iterator[tuple[int, dict[str, Any]]]) -> dict[str, Any]:
     source = f"import:{path.name}"
     now = datetime.now(UTC)
     totals: dict[str, Any] = {"rows": 0, "stored": 0, "duplicates": 0,
                               "dead_letters": Counter(), "meter_resets": 0}
     dead: list[tuple[Any, ...]] = []
     with conn.transaction(), conn.cursor() as cur:
-        for n, raw in _read_table(path):
+        for n, raw in table:
             totals["rows"] += 1
             payload = json.dumps(raw, default=str).encode()
             row = _machine_row(raw)

@@ -35,6 +35,16 @@ class IngestMetrics:
                                  "failed batch writes (retried)", registry=r)
         self.connects = Counter("fleetcare_ingest_broker_connects", "broker (re)connections",
                                 registry=r)
+        self.connect_failures = Counter("fleetcare_ingest_broker_connect_failures",
+                                        "failed attempts to reach the broker", registry=r)
+        self.connected = Gauge("fleetcare_ingest_broker_connected",
+                               "1 while connected to the broker, else 0", registry=r)
+        self.last_message = Gauge("fleetcare_ingest_last_message_timestamp_seconds",
+                                  "Unix time the latest message was received (0: none yet)",
+                                  registry=r)
+        self.last_commit = Gauge("fleetcare_ingest_last_commit_timestamp_seconds",
+                                 "Unix time the latest batch committed (0: none yet)",
+                                 registry=r)
         self.batch_seconds = Histogram(
             "fleetcare_ingest_batch_seconds", "decode + write + commit time of a batch",
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10), registry=r)
@@ -61,6 +71,7 @@ class IngestMetrics:
             self.meter_resets.inc(result.meter_resets)
         self.batch_seconds.observe(seconds)
         self.lag.set(lag)
+        self.last_commit.set_to_current_time()
 
     def serve(self, port: int, addr: str = "0.0.0.0") -> Any:
         """Serve /metrics on ``port`` (0 = any free port); returns the server (``.server_port``)."""
@@ -71,7 +82,9 @@ class IngestMetrics:
         with self._lock:
             t = self.totals
             dead = ", ".join(f"{k} {v}" for k, v in sorted(t.dead_letters.items())) or "none"
-            return (f"received {int(self.received._value.get())} msgs, committed {t.messages}, "
+            state = "connected" if self.connected._value.get() else "NOT connected"
+            return (f"{state}; received {int(self.received._value.get())} msgs, "
+                    f"committed {t.messages}, "
                     f"stored {t.stored_total} rows ({t.duplicates_total} duplicates), "
                     f"dead letters: {dead}, meter resets {t.meter_resets}, "
                     f"batches {t.batches}")

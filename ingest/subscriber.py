@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -64,6 +65,8 @@ class IngestConfig:
     # --once: exit after the queue drained (see Ingest.run).
     once: bool = False
     idle_exit_s: float = 2.0
+    # --once: give up (non-zero exit) when the broker cannot be reached for this long.
+    connect_timeout_s: float = 30.0
     metrics_port: int | None = None
     log_every_s: float = 30.0
     shutdown_timeout_s: float = 30.0
@@ -93,6 +96,8 @@ class Ingest:
         self._ack_lock = threading.Lock()
         self._connected = threading.Event()
         self._subscribed_at = 0.0        # monotonic time of the current connection's SUBACK
+        self._connect_failures = 0       # failed attempts since the last good connection
+        self._unreachable_since: float | None = None
         self._stop = threading.Event()
         self._abort = threading.Event()  # stop without waiting for the database
         self._writer_done = threading.Event()
@@ -116,19 +121,43 @@ class Ingest:
         if self.config.username:
             client.username_pw_set(self.config.username, self.config.password)
         client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
         return client
 
+    def _on_connect_fail(self, _c: mqtt.Client, _u: Any) -> None:
+        """paho could not open the connection; it retries after 1, 2, 4 ... 30 s."""
+        self._connect_failures += 1
+        if self._unreachable_since is None:
+            self._unreachable_since = time.monotonic()
+        self.metrics.connect_failures.inc()
+        self.metrics.connected.set(0)
+        retry = min(2 ** (self._connect_failures - 1), 30)
+        log.error("cannot reach the MQTT broker at %s (%s; attempt %d); retrying in %d s",
+                  self.config.mqtt_url, self._why_unreachable(), self._connect_failures, retry)
+
+    def _why_unreachable(self) -> str:
+        """The operating system's reason a TCP connection to the broker fails, if it does."""
+        host, port = mqtt_host_port(self.config.mqtt_url)
+        try:
+            with socket.create_connection((host, port), timeout=3):
+                return "TCP connects, MQTT handshake failed"
+        except OSError as exc:
+            return exc.strerror or str(exc) or type(exc).__name__
+
     def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, reason: Any,
                     _p: Any) -> None:
         if reason.is_failure:
-            log.error("broker refused the connection: %s", reason)
+            log.error("broker %s refused the connection: %s", self.config.mqtt_url, reason)
             return
         with self._ack_lock:
             self._generation += 1
         self.metrics.connects.inc()
+        self.metrics.connected.set(1)
+        self._connect_failures = 0
+        self._unreachable_since = None
         log.info("connected to %s as %s (session present: %s); subscribing to %s",
                  self.config.mqtt_url, self.config.client_id, flags.session_present,
                  self.config.subscription)
@@ -148,9 +177,12 @@ class Ingest:
         with self._ack_lock:
             self._generation += 1
         self._connected.clear()
+        self.metrics.connected.set(0)
         with self._cond:
             self._subscribed_at = 0.0
         if not self._stop.is_set():
+            if self._unreachable_since is None:
+                self._unreachable_since = time.monotonic()
             log.warning("broker connection lost (%s); reconnecting", reason)
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
@@ -168,6 +200,7 @@ class Ingest:
             inbox.append(item)
             self._unacked += 1
             self._last_message = now
+            self.metrics.last_message.set_to_current_time()
             if len(inbox) >= self.config.batch_messages:
                 cond.notify_all()
 
@@ -298,20 +331,36 @@ class Ingest:
         """
         cfg = self.config
         if cfg.metrics_port is not None:
-            self.metrics_server = self.metrics.serve(cfg.metrics_port)
+            try:
+                self.metrics_server = self.metrics.serve(cfg.metrics_port)
+            except OSError as exc:
+                raise FleetcareError(
+                    f"cannot serve metrics on port {cfg.metrics_port} ({exc.strerror or exc});"
+                    " choose another with --metrics-port / FLEETCARE_INGEST_METRICS_PORT"
+                ) from None
             log.info("metrics on http://0.0.0.0:%d/metrics", self.metrics_server.server_port)
         # Fail fast on a wrong database URL or schema before touching the broker.
         self._ensure_pipeline()
         writer = threading.Thread(target=self._write_loop, name="ingest-writer", daemon=True)
         writer.start()
         host, port = mqtt_host_port(cfg.mqtt_url)
+        log.info("connecting to the MQTT broker at %s as %s", cfg.mqtt_url, cfg.client_id)
+        self._unreachable_since = time.monotonic()
         self.client.connect_async(host, port, keepalive=cfg.keepalive_s)
         self.client.loop_start()
         next_log = time.monotonic() + cfg.log_every_s
+        unreachable: str | None = None
         try:
             while not self._stop.wait(0.1):
                 if cfg.once and self._drained():
                     log.info("queue drained (idle %.1fs)", cfg.idle_exit_s)
+                    break
+                since = self._unreachable_since
+                if cfg.once and since is not None and (
+                        time.monotonic() - since >= cfg.connect_timeout_s):
+                    unreachable = (f"no connection to the MQTT broker at {cfg.mqtt_url} "
+                                   f"within {cfg.connect_timeout_s:.0f} s; check "
+                                   "FLEETCARE_MQTT_URL and that the broker runs")
                     break
                 if on_tick:
                     on_tick()
@@ -320,6 +369,8 @@ class Ingest:
                     next_log += cfg.log_every_s
         finally:
             self._shutdown(writer)
+        if unreachable is not None:
+            raise TransientError(unreachable)
         if self._fatal is not None:
             raise FleetcareError(f"ingest stopped: {self._fatal}") from self._fatal
         log.info("%s", self.metrics.summary())
@@ -364,7 +415,12 @@ def prepare_session(mqtt_url: str, client_id: str = "fleetcare-ingest", *,
     client.on_connect = lambda c, *_: c.subscribe(cfg.subscription, qos=1)
     client.on_subscribe = lambda *_: done.set()
     host, port = mqtt_host_port(mqtt_url)
-    client.connect(host, port, keepalive=30)
+    try:
+        client.connect(host, port, keepalive=30)
+    except OSError as exc:
+        raise TransientError(f"cannot reach the MQTT broker at {mqtt_url} "
+                             f"({exc.strerror or exc}); check FLEETCARE_MQTT_URL and that "
+                             "the broker runs") from None
     client.loop_start()
     try:
         if not done.wait(timeout):

@@ -138,8 +138,14 @@ def _print_table(evaluation: dict[str, Any]) -> None:
             f"{_f(rec.get(k)):>13}" for k in keys))
     bars = evaluation.get("meta", {}).get("bars")
     if bars:
-        click.echo(f"  model vs best rule at 2%: x{bars.get('recall_0.02_ratio_vs_best_rule')}"
-                   f"; PR-AUC gap to oracle closed: {bars.get('pr_auc_gap_closed')}")
+        ratio = bars.get("recall_0.02_ratio_vs_best_rule")
+        closed = bars.get("pr_auc_gap_closed")
+        click.echo("  model vs best rule at 2%: "
+                   + ("not measured (no rule found a failure at 2 %)" if ratio is None
+                      else f"x{ratio:.2f}")
+                   + "; PR-AUC gap to oracle closed: "
+                   + ("not measured (no oracle, or it ranks no better than the rules)"
+                      if closed is None else f"{closed:.0%}"))
 
 
 def _f(x: float | None, digits: int = 3) -> str:

@@ -8,6 +8,7 @@ alternative to one model with the component as a feature.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -58,6 +59,8 @@ def boosting_threads(n_rows: int, threads: int = 0) -> threadpool_limits:
     limit = threads if threads > 0 else (1 if n_rows < ONE_THREAD_BELOW else None)
     return threadpool_limits(limits=limit, user_api="openmp")
 
+
+_progress = logging.getLogger("models.progress")
 
 class FrameColumns(TransformerMixin, BaseEstimator):
     """Select `columns` in a fixed order; categorical columns get the categories seen at fit.
@@ -168,7 +171,11 @@ class PerComponentClassifier(ClassifierMixin, BaseEstimator):
         if X_val is not None:
             val_groups = X_val[self.component_col].astype(str).to_numpy()
             val_rest = X_val.drop(columns=[self.component_col])
-        for comp in np.unique(groups):
+        components = np.unique(groups)
+        for k, comp in enumerate(components, start=1):
+            # Progress: per-component fits are the long part of training at fleet size.
+            _progress.info("  component %d/%d: %s (%d rows)", k, len(components), comp,
+                           int((groups == comp).sum()))
             mask = groups == comp
             yc = y[mask]
             self.priors_[comp] = float(np.mean(yc == self.classes_[-1]))

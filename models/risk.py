@@ -221,12 +221,17 @@ def train(frame: pd.DataFrame, split: TimeSplit, config: TrainConfig | None = No
 
     def fit(name: str, variant: str, use: lay.Layout) -> None:
         t0 = time.monotonic()
+        log.info("fitting model variant %d: %s (%d inputs)", len(fitted) + 1, name,
+                 len(use.design_columns))
         with boosting_threads(len(Xt), config.threads):
             est = _fit_variant(variant, Xt, yt, use, config.hgb, Xv, yv)
             z = log_odds(est, Xc[list(use.design_columns)])
         fitted[name] = (use, est)
         selection[name] = {"calib_pr_auc": pr_auc(yc, z), "features": len(use.design_columns),
                            "fit_s": round(time.monotonic() - t0, 2)}
+        log.info("fitted %s in %.1f s (calibration PR-AUC %.3f); %.0f s of training so far",
+                 name, selection[name]["fit_s"], selection[name]["calib_pr_auc"] or 0.0,
+                 time.monotonic() - started)
 
     for variant in variants:
         fit(variant, variant, layout)

@@ -172,6 +172,11 @@ def plan_visits_cmd(ctx: click.Context, station: str | None, window_start: Any, 
             raise click.BadParameter(str(exc.args[0]), param_hint="--station") from None
         with connect(svc.db) as conn:
             rows = store.read_visits(conn, result["plan_id"], station)
+        if export_dir:
+            from scheduler.export import with_visit_details
+
+            with connect(svc.db) as conn:
+                rows = with_visit_details(conn, rows)
     _emit_plan(result, rows, "visits", export_dir, as_json)
 
 
@@ -228,20 +233,29 @@ def plan_show_cmd(ctx: click.Context, plan_id: int, station: str | None,
         kind = header["kind"]
         rows = (store.read_visits if kind == "visits" else store.read_parts)(conn, plan_id,
                                                                             station)
+        if export_dir and kind == "visits":
+            from scheduler.export import with_visit_details
+
+            rows = with_visit_details(conn, rows)
     _emit_plan({"plan_id": plan_id, "status": header["status"], **header["summary"]}, rows,
                kind, export_dir, as_json)
 
 
 @plan_group.command("review")
 @click.argument("plan_id", type=int)
-@click.argument("action", type=click.Choice(["approve", "change", "reject"]))
+@click.argument("action", type=click.Choice(["approve", "change", "reject", "done"]))
 @click.option("--actor", default=None, help="Who decides (default: the login name).")
 @click.option("--comment", default=None)
 @click.pass_context
 def plan_review_cmd(ctx: click.Context, plan_id: int, action: str, actor: str | None,
                     comment: str | None) -> None:
-    """Approve, mark changed, or reject a proposed plan; the decision is recorded."""
+    """Approve, mark changed, reject, or mark done a plan; every decision is recorded.
+
+    A plan goes proposed -> approved | changed | rejected, and an approved or changed
+    plan -> done. A contradictory action (rejecting an approved plan) is refused.
+    """
     from fleetcare.db import connect
+    from fleetcare.errors import TerminalError
     from fleetcare.runtime import services
     from scheduler import store
 
@@ -251,7 +265,40 @@ def plan_review_cmd(ctx: click.Context, plan_id: int, action: str, actor: str | 
                                        comment=comment)
         except KeyError:
             raise click.BadParameter(f"no plan {plan_id}", param_hint="PLAN_ID") from None
+        except store.ReviewRefused as exc:
+            raise TerminalError(str(exc)) from None
     click.echo(f"plan {plan_id}: {status}")
+
+
+@plan_group.command("list")
+@click.option("--kind", type=click.Choice(["visits", "parts"]), default=None)
+@click.option("--limit", default=30, show_default=True, type=click.IntRange(1, 10000))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.pass_context
+def plan_list_cmd(ctx: click.Context, kind: str | None, limit: int, as_json: bool) -> None:
+    """List stored plans, newest first: status, window, size and latest review."""
+    from fleetcare.db import connect
+    from fleetcare.runtime import services
+    from scheduler import store
+
+    with services(_settings(ctx)) as svc, connect(svc.db) as conn:
+        plans = store.list_plans(conn, limit=limit, kind=kind)
+    if as_json:
+        click.echo(json.dumps(plans, default=str))
+        return
+    if not plans:
+        click.echo("no plans yet (`fleetcare plan visits` or `fleetcare plan parts` make one)")
+        return
+    click.echo(f"{'plan':>5}  {'kind':<6} {'status':<9} {'window':<23} {'size':>5}  "
+               f"{'created':<16} {'by':<10} last review")
+    for p in plans:
+        size = "" if p["size"] is None else str(p["size"])
+        review = (f"{p['reviewed_by']} {str(p['reviewed_at'])[:16]}" if p["reviewed_by"]
+                  else "-")
+        click.echo(f"{p['plan_id']:>5}  {p['kind']:<6} {p['status']:<9} "
+                   f"{p['window_start']} – {p['window_end']} {size:>5}  "
+                   f"{str(p['created_at'])[:16]:<16} {p['created_by'][:10]:<10} {review}")
+    click.echo("size: visits of a visit plan, order lines of a parts plan")
 
 
 def _emit_plan(result: dict[str, Any], rows: list[dict[str, Any]], kind: str,
@@ -264,7 +311,9 @@ def _emit_plan(result: dict[str, Any], rows: list[dict[str, Any]], kind: str,
     if export_dir and rows:
         stem = f"{kind}_{result['plan_id']}"
         columns = VISIT_COLUMNS if kind == "visits" else PARTS_COLUMNS
-        written = [str(p) for p in export_rows(rows, columns, Path(export_dir), stem)]
+        summary = {k: v for k, v in result.items() if k not in ("plan_id", "status")}
+        written = [str(p) for p in export_rows(rows, columns, Path(export_dir), stem,
+                                               summary=summary)]
     if as_json:
         click.echo(json.dumps({**result, kind: rows, "exported": written}, default=str,
                               ensure_ascii=False))
@@ -272,9 +321,16 @@ def _emit_plan(result: dict[str, Any], rows: list[dict[str, Any]], kind: str,
     if result.get("plan_id") is None:
         click.echo("no plan: no station has a peak season within the look-ahead")
         return
-    click.echo(f"plan {result['plan_id']} ({kind}, proposed)")
+    click.echo(f"plan {result['plan_id']} ({kind}, {result.get('status', 'proposed')})")
+    if kind == "visits" and not rows:
+        click.echo("  no visits planned: " + (
+            "the database has no service stations; load master data first "
+            "(`fleetcare simulate`, or import machines and stations)"
+            if not result.get("stations") else
+            "no machine was worth a visit in the window (are there scores? "
+            "`fleetcare score`)"))
     for key, value in result.items():
-        if key != "plan_id" and not isinstance(value, dict | list):
+        if key not in ("plan_id", "status") and not isinstance(value, dict | list):
             click.echo(f"  {key:<24} {value}")
     if kind == "visits":
         _visit_table(rows)

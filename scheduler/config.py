@@ -9,6 +9,7 @@ object that overrides only the jobs it names, e.g. ``{"ingest_health": "every 1s
 from __future__ import annotations
 
 import re
+import zoneinfo
 from dataclasses import dataclass
 
 from apscheduler.triggers.base import BaseTrigger
@@ -16,6 +17,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as EnvParseError
 
 from fleetcare.errors import SettingsError
 
@@ -97,6 +99,18 @@ class SchedulerSettings(BaseSettings):
     plan_weeks: int = Field(default=4, ge=1, le=12)
     plan_workers: int = Field(default=1, ge=1, description="processes solving stations")
     parts_lookahead_days: int = Field(default=100, ge=1)
+    # ingest_health fails when the newest telemetry arrived longer ago than this.
+    ingest_stale_s: float = Field(default=7200.0, gt=0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as "
+                             "Asia/Shanghai or UTC") from None
+        return value
 
     @field_validator("jobs")
     @classmethod
@@ -124,6 +138,10 @@ def load_scheduler_settings(**overrides: object) -> SchedulerSettings:
     """Read scheduler settings, turning validation errors into one readable line."""
     try:
         return SchedulerSettings(**overrides)  # type: ignore[arg-type]
+    except EnvParseError as exc:  # a variable that is not the JSON its field wants
+        field = str(exc).partition('field "')[2].partition('"')[0] or "?"
+        raise SettingsError(f"FLEETCARE_SCHEDULER_{field.upper()}: not valid JSON; write an "
+                            """object such as {"ingest_health": "every 5m"}""") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else "?"

@@ -133,7 +133,17 @@ def ingest_health(ctx: JobContext) -> dict[str, Any]:
     if dead_1h and telemetry_1h and dead_1h > 0.01 * telemetry_1h:
         log.warning("ingest: %d dead letters against %d readings in the last hour",
                     dead_1h, telemetry_1h)
+    stale_s = ctx.settings.ingest_stale_s
+    if lag_s is not None and float(lag_s) > stale_s:
+        # Recorded as a failed run, so `fleetcare jobs` and the status page show it.
+        raise IngestStale(f"the newest telemetry arrived {float(lag_s) / 3600:.1f} h ago "
+                          f"(more than {stale_s / 3600:g} h): is ingest running and the "
+                          "broker reachable?")
     return counts
+
+
+class IngestStale(Exception):
+    """No telemetry has arrived for longer than FLEETCARE_SCHEDULER_INGEST_STALE_S."""
 
 
 def features_daily(ctx: JobContext) -> dict[str, Any]:

@@ -270,6 +270,33 @@ def save_parts_plan(conn: psycopg.Connection, plan: PartsPlan, *, created_by: st
     return int(plan_id)
 
 
+def list_plans(conn: psycopg.Connection, limit: int = 30, kind: str | None = None
+               ) -> list[dict[str, Any]]:
+    """The newest plans with their size and latest review, newest first."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            """SELECT p.plan_id, p.kind, p.status, p.created_at, p.created_by,
+                      p.window_start, p.window_end,
+                      coalesce((p.summary->>'visits')::int,
+                               (p.summary->>'order_lines')::int) AS size,
+                      r.actor AS reviewed_by, r.at AS reviewed_at
+                 FROM plans p
+                 LEFT JOIN LATERAL (SELECT actor, at FROM plan_reviews
+                                     WHERE plan_id = p.plan_id
+                                     ORDER BY at DESC LIMIT 1) r ON true
+                WHERE %(kind)s::text IS NULL OR p.kind = %(kind)s
+                ORDER BY p.plan_id DESC LIMIT %(limit)s""", {"kind": kind, "limit": limit})
+        return [_jsonable(r) for r in cur.fetchall()]
+
+
+def plan_history(conn: psycopg.Connection, plan_id: int) -> list[dict[str, Any]]:
+    """Every review of a plan, oldest first."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute("SELECT at, actor, action, comment FROM plan_reviews WHERE plan_id = %s "
+                    "ORDER BY at", (plan_id,))
+        return [_jsonable(r) for r in cur.fetchall()]
+
+
 def read_plan(conn: psycopg.Connection, plan_id: int) -> dict[str, Any] | None:
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute("SELECT * FROM plans WHERE plan_id = %s", (plan_id,)).fetchone()
@@ -331,7 +358,21 @@ def visits_from_rows(rows: Sequence[dict[str, Any]]) -> list[Visit]:
             for r in rows]
 
 
-REVIEW_ACTIONS = {"approve": "approved", "change": "changed", "reject": "rejected"}
+REVIEW_ACTIONS = {"approve": "approved", "change": "changed", "reject": "rejected",
+                  "done": "done"}
+# status -> the actions allowed from it: proposed -> approved | changed | rejected -> done.
+# A changed plan may still be approved; rejected and done are final.
+REVIEW_FROM: dict[str, tuple[str, ...]] = {
+    "proposed": ("approve", "change", "reject"),
+    "approved": ("done",),
+    "changed": ("approve", "done"),
+    "rejected": (),
+    "done": (),
+}
+
+
+class ReviewRefused(ValueError):
+    """A review action that contradicts the plan's state (e.g. reject an approved plan)."""
 
 
 def latest_weekly_visit_plan(conn: psycopg.Connection, day: date) -> dict[str, Any] | None:
@@ -379,12 +420,22 @@ def week_visits(conn: psycopg.Connection, weekly_plan: int, week_start: date, da
 
 def review_plan(conn: psycopg.Connection, plan_id: int, *, action: str, actor: str,
                 comment: str | None = None) -> str:
-    """Record a planner's decision on a plan and set its status; returns the new status."""
+    """Record a planner's decision on a plan and set its status; returns the new status.
+
+    Raises KeyError for an unknown plan and ReviewRefused for a transition REVIEW_FROM
+    does not allow; either way nothing is written.
+    """
     status = REVIEW_ACTIONS[action]
     with conn.transaction():
-        cur = conn.execute("UPDATE plans SET status = %s WHERE plan_id = %s", (status, plan_id))
-        if cur.rowcount == 0:
+        row = conn.execute("SELECT status FROM plans WHERE plan_id = %s FOR UPDATE",
+                           (plan_id,)).fetchone()
+        if row is None:
             raise KeyError(f"no plan {plan_id}")
+        if action not in REVIEW_FROM[row[0]]:
+            allowed = ", ".join(REVIEW_FROM[row[0]]) or "nothing (final)"
+            raise ReviewRefused(f"plan {plan_id} is {row[0]}: cannot {action} it "
+                                f"(allowed: {allowed})")
+        conn.execute("UPDATE plans SET status = %s WHERE plan_id = %s", (status, plan_id))
         conn.execute("INSERT INTO plan_reviews (plan_id, actor, action, comment) "
                      "VALUES (%s, %s, %s, %s)", (plan_id, actor, action, comment))
     return status
