@@ -121,7 +121,14 @@ class Writer:
     @staticmethod
     def _recompute_resets(cur: psycopg.Cursor) -> int:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (RESET_LOCK,))
-        cur.execute(QUERIES["reset_span"])  # type: ignore[arg-type]
-        cur.execute(QUERIES["reset_delete"])  # type: ignore[arg-type]
-        cur.execute(QUERIES["reset_insert"])  # type: ignore[arg-type]
+        spans = cur.execute(QUERIES["reset_span"]).fetchall()  # type: ignore[arg-type]
+        if not spans:
+            return 0
+        # The spans go back as arrays: the planner sees their real size (a temp table
+        # would have no statistics) and the overall bounds prune chunks when planning.
+        machines, lo, hi = (list(col) for col in zip(*spans, strict=True))
+        params = {"machines": machines, "lo": lo, "hi": hi,
+                  "first": min(lo), "last": max(hi)}
+        cur.execute(QUERIES["reset_delete"], params)  # type: ignore[arg-type]
+        cur.execute(QUERIES["reset_insert"], params)  # type: ignore[arg-type]
         return cur.rowcount
