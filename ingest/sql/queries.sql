@@ -39,19 +39,32 @@ FROM ingest_stage_service
 ON CONFLICT DO NOTHING;
 
 -- name: reset_span
--- Per machine in the batch, the event-time span whose meter resets the new readings can
--- change: from the reading before the batch's earliest to the one after its latest.
--- Each neighbour is one index probe on (machine_id, ts): newest chunk first, stopping at
--- the first reading found, so the cost follows the batch, not the history.
-SELECT b.machine_id, coalesce(p.ts, b.lo) AS lo, coalesce(n.ts, b.hi) AS hi
+-- Per machine in the batch, its earliest and latest reading (lo, hi) and the stored
+-- readings either side: the event-time span whose meter resets the new readings can
+-- change. Each neighbour is one index probe on (machine_id, ts) (LIMIT 1), bounded by
+-- the batch's own time range so that planning and probing touch only the chunks near
+-- the batch: the previous reading is looked for from %(since)s on (reset_prev_older
+-- looks further back for the few machines that have none there), the next one after the
+-- batch's first reading %(first)s.
+SELECT b.machine_id, b.lo, b.hi, p.ts AS prev, n.ts AS next
 FROM (SELECT machine_id, min(ts) AS lo, max(ts) AS hi
       FROM ingest_stage_telemetry GROUP BY machine_id) b
 LEFT JOIN LATERAL (SELECT p.ts FROM telemetry p
                    WHERE p.machine_id = b.machine_id AND p.ts < b.lo
+                     AND p.ts >= %(since)s AND p.ts < %(last)s
                    ORDER BY p.ts DESC LIMIT 1) p ON true
 LEFT JOIN LATERAL (SELECT n.ts FROM telemetry n
-                   WHERE n.machine_id = b.machine_id AND n.ts > b.hi
+                   WHERE n.machine_id = b.machine_id AND n.ts > b.hi AND n.ts > %(first)s
                    ORDER BY n.ts LIMIT 1) n ON true;
+
+-- name: reset_prev_older
+-- The previous reading before %(since)s of machines that had none after it (ordered
+-- probe, newest chunk first, stopping at the first reading found).
+SELECT s.machine_id, p.ts
+FROM unnest(%(machines)s::text[], %(lo)s::timestamptz[]) AS s(machine_id, lo)
+CROSS JOIN LATERAL (SELECT p.ts FROM telemetry p
+                    WHERE p.machine_id = s.machine_id AND p.ts < s.lo AND p.ts < %(since)s
+                    ORDER BY p.ts DESC LIMIT 1) p;
 
 -- name: reset_delete
 -- Forget the resets recorded inside those spans (given as arrays, with their overall
