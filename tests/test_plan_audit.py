@@ -37,7 +37,8 @@ def _ids() -> list[str]:
 
 def _batch() -> list[tuple[str, bytes]]:
     """A day of new readings per machine, a late day from two months back, a meter
-    reset, fault codes and work orders: what one ingest batch carries."""
+    reset, a machine back from a silence, fault codes and work orders: what one ingest
+    batch carries."""
     out: list[tuple[str, bytes]] = []
     new = datetime.combine(NEW_DAY, datetime.min.time(), UTC) + timedelta(hours=1)
     late = new - timedelta(days=60, hours=-3)
@@ -78,6 +79,9 @@ def audited() -> Iterator[Audit]:
         evening = datetime.combine(NEW_DAY, datetime.min.time(), FLEET_TZ)
         build(url, now=evening + timedelta(hours=6))         # history's features, unaudited
         with psycopg.connect(url, autocommit=True) as conn:
+            # One machine silent for 90 days: its previous reading is found further back.
+            conn.execute("DELETE FROM telemetry WHERE machine_id = %s AND ts > %s",
+                         (_ids()[1], evening - timedelta(days=90)))
             conn.execute("ANALYZE")
         audit = Audit(url)
         audit.refresh_catalog()
