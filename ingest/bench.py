@@ -43,9 +43,10 @@ T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def bench_messages(n: int, *, machines: int = 2000, mix: str = "telemetry", array: int = 1,
-                   seed: int = 7) -> Iterator[tuple[str, bytes]]:
+                   seed: int = 7, seq0: int = 0) -> Iterator[tuple[str, bytes]]:
     """n messages shaped like the simulator's (~300-byte readings); `mixed` adds fault
-    codes (8 %) and work orders (2 %); `array` > 1 makes store-and-forward batches."""
+    codes (8 %) and work orders (2 %); `array` > 1 makes store-and-forward batches.
+    Sequence numbers start at `seq0` (room below for a generated history)."""
     rng = random.Random(seed)
     seqs = {"telemetry": [0] * machines, "faults": [0] * machines, "service": [0] * machines}
     hours = [rng.uniform(100, 5000) for _ in range(machines)]
@@ -58,9 +59,10 @@ def bench_messages(n: int, *, machines: int = 2000, mix: str = "telemetry", arra
             stream = "faults" if r < 0.08 else "service" if r < 0.10 else "telemetry"
         records = []
         for _ in range(array if stream == "telemetry" else 1):
-            seq = seqs[stream][m]
+            step = seqs[stream][m]
             seqs[stream][m] += 1
-            ts = T0 + timedelta(minutes=15 * seq, seconds=m % 900)
+            seq = seq0 + step
+            ts = T0 + timedelta(minutes=15 * step, seconds=m % 900)
             if stream == "telemetry":
                 hours[m] += 0.25
                 records.append({
@@ -271,7 +273,7 @@ def _ingest_worker(mqtt_url: str, database_url: str, client_id: str, group: str 
                           shared_group=group, once=True, idle_exit_s=2.0, log_every_s=3600)
     service = Ingest(config)
     counts = service.run()
-    out.put({"messages": counts.messages, "rows": counts.rows,
+    out.put({"messages": counts.messages, "rows": counts.rows, **_batch_times(service),
              "first": service.first_message_at, "last": service.last_commit_at,
              "wall_first": time.time() - (time.monotonic() - (service.first_message_at or 0)),
              "wall_last": time.time() - (time.monotonic() - (service.last_commit_at or 0))})
@@ -289,7 +291,7 @@ def _ingest(mqtt_url: str, database_url: str, client_ids: list[str],
         counts = service.run()
         return {"messages": counts.messages, "rows": counts.rows,
                 "seconds": max((service.last_commit_at or 0) - (service.first_message_at or 0),
-                               1e-9)}
+                               1e-9), **_batch_times(service)}
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
     procs = [ctx.Process(target=_ingest_worker, args=(mqtt_url, database_url, cid, group, queue))
@@ -302,7 +304,17 @@ def _ingest(mqtt_url: str, database_url: str, client_ids: list[str],
     first = min(r["wall_first"] for r in results)
     last = max(r["wall_last"] for r in results)
     return {"messages": sum(r["messages"] for r in results),
-            "rows": sum(r["rows"] for r in results), "seconds": max(last - first, 1e-9)}
+            "rows": sum(r["rows"] for r in results), "seconds": max(last - first, 1e-9),
+            "batches": sum(r["batches"] for r in results),
+            "batch_seconds": sum(r["batch_seconds"] for r in results)}
+
+
+def _batch_times(service: Any) -> dict[str, float]:
+    """Batches written and their total decode + write + commit time (ingest's metrics)."""
+    registry = service.metrics.registry
+    return {"batches": registry.get_sample_value("fleetcare_ingest_batch_seconds_count") or 0,
+            "batch_seconds": registry.get_sample_value("fleetcare_ingest_batch_seconds_sum")
+            or 0.0}
 
 
 # -- the command ---------------------------------------------------------------------------
@@ -367,6 +379,161 @@ def run_bench(database_url: str, *, messages: int, mix: str, array: int, process
     }
 
 
+# -- history: ingest on top of a fleet's past -------------------------------------------
+
+# Sequence numbers of the bench's readings start here in history mode; the history's stay
+# below (see sql/bench.sql).
+HISTORY_SEQ0 = 100_000_000
+HISTORY_MACHINES_PER_STATEMENT = 500
+
+
+def _history_queries() -> dict[str, str]:
+    from ingest.writer import _queries
+
+    return _queries("bench.sql")
+
+
+def first_hours(machines: int, seed: int = 7) -> list[float]:
+    """Each machine's hour meter at its first bench reading (as bench_messages draws it)."""
+    rng = random.Random(seed)
+    return [rng.uniform(100, 5000) for _ in range(machines)]
+
+
+def fill_history(url: str, machines: int, d_lo: int, d_hi: int) -> None:
+    """Readings and fault codes of days d_lo..d_hi before T0 for every bench machine."""
+    q = _history_queries()
+    base = {"t0": T0, "seq0": HISTORY_SEQ0, "hours": first_hours(machines),
+            "d_lo": d_lo, "d_hi": d_hi}
+    with psycopg.connect(url, autocommit=True) as conn:
+        for lo in range(0, machines, HISTORY_MACHINES_PER_STATEMENT):
+            hi = min(lo + HISTORY_MACHINES_PER_STATEMENT, machines) - 1
+            with conn.transaction():
+                for name in ("history_telemetry", "history_faults"):
+                    conn.execute(q[name], {**base, "lo": lo, "hi": hi})  # type: ignore[arg-type]
+            log.info("history days %d..%d: machines up to %d of %d", d_lo, d_hi, hi + 1,
+                     machines)
+
+
+def _forget_bench_rows(url: str) -> None:
+    q = _history_queries()
+    with psycopg.connect(url, autocommit=True) as conn:
+        for name in ("forget_telemetry", "forget_faults", "forget_service", "forget_resets"):
+            conn.execute(q[name], {"t0": T0})  # type: ignore[arg-type]
+        # As autovacuum would have by then: dead rows gone, statistics current.
+        conn.execute("VACUUM (ANALYZE) telemetry, fault_codes, service_records, meter_resets")
+
+
+def parse_history_days(text: str) -> list[int]:
+    """'365' or '90,365' -> [90, 365] (0, the empty table, is always measured too)."""
+    try:
+        days = sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError:
+        raise ValueError(f"--history-days wants days like 365 or 90,365, got {text!r}") from None
+    if not days or days[0] < 0 or days[-1] > 3650:
+        raise ValueError(f"--history-days wants days between 0 and 3650, got {text!r}")
+    return [d for d in days if d > 0]
+
+
+def run_history_bench(database_url: str, *, messages: int, mix: str, array: int,
+                      processes: int, machines: int, history_days: list[int],
+                      timescaledb: str = "auto") -> dict[str, Any]:
+    """Ingest the same backlog on an empty table, then on top of each history size.
+
+    One broker session per size holds the same N messages; before each measurement the
+    previous one's rows are deleted, the history is extended to the size (generated by
+    SQL) and the tables vacuumed and analysed.
+    """
+    from fleetcare.embedded import start_mosquitto
+    from ingest.loadgen import publish
+
+    payloads = list(bench_messages(messages, machines=machines, mix=mix, array=array,
+                                   seq0=HISTORY_SEQ0))
+    rows_published = sum(p.count(b'"seq"') for _, p in payloads)
+    sizes = [0, *history_days]
+    tag = uuid.uuid4().hex[:6]
+    q = _history_queries()
+    figures: list[dict[str, Any]] = []
+    with scratch_database(database_url, timescaledb) as scratch, start_mosquitto() as broker:
+        _seed_machines(scratch, machines)
+        plan: dict[int, tuple[list[str], str | None]] = {}
+        for d in sizes:
+            group = f"bench{tag}h{d}" if processes > 1 else None
+            ids = [f"bench-hist-{tag}-{d}-{i}" for i in range(processes)]
+            subscription = f"$share/{group}/fleet/v1/+/+" if group else "fleet/v1/+/+"
+            for cid in ids:
+                _session(broker.url, cid, subscription)
+            plan[d] = (ids, group)
+        log.info("publishing %d messages (%d rows) for %d measurements", messages,
+                 rows_published, len(sizes))
+        publish(broker.url, payloads, window=5000)
+        del payloads
+        filled = 0
+        for d in sizes:
+            if d:
+                _forget_bench_rows(scratch)
+            fill_s = 0.0
+            if d > filled:
+                t0 = time.monotonic()
+                fill_history(scratch, machines, filled + 1, d)
+                filled = d
+                _forget_bench_rows(scratch)   # vacuum + analyse the new history
+                fill_s = time.monotonic() - t0
+            with psycopg.connect(scratch) as conn:
+                history = conn.execute(q["history_rows"], {"t0": T0}).fetchone()
+            assert history is not None
+            log.info("ingest on %d days of history (%d readings)", d, history[0])
+            ids, group = plan[d]
+            ing = _ingest(broker.url, scratch, ids, group)
+            with psycopg.connect(scratch) as conn:
+                stored, dups = conn.execute(q["bench_stored"], {"t0": T0}).fetchone()  # type: ignore[misc]
+            batches = max(int(ing["batches"]), 1)
+            figures.append({
+                "history_days": d, "history_readings": int(history[0]),
+                "history_fault_codes": int(history[1]), "fill_seconds": round(fill_s, 1),
+                "messages": ing["messages"], "rows": ing["rows"],
+                "ingest_rows_per_s": round(ing["rows"] / ing["seconds"], 1),
+                "ingest_msgs_per_s": round(ing["messages"] / ing["seconds"], 1),
+                "batches": batches,
+                "ms_per_batch": round(1000 * ing["batch_seconds"] / batches, 2),
+                "stored": int(stored), "duplicates_stored": int(dups),
+                "lost": rows_published - int(stored),
+            })
+        dropped = broker.dropped_messages()
+    empty = figures[0]
+    for f in figures:
+        f["ratio_rows_per_s_to_empty"] = round(f["ingest_rows_per_s"]
+                                               / empty["ingest_rows_per_s"], 3)
+        f["ratio_ms_per_batch_to_empty"] = round(f["ms_per_batch"] / empty["ms_per_batch"], 3)
+    last = figures[-1]
+    grown = last["history_readings"] - empty["history_readings"]
+    return {
+        "machines": machines, "published": messages, "rows_published": rows_published,
+        "mix": mix, "array": array, "processes": processes, "broker_dropped": dropped,
+        "history": figures,
+        # How time per batch grows: extra ms per batch per million readings of history.
+        "ms_per_batch_per_million_history_readings": (
+            round((last["ms_per_batch"] - empty["ms_per_batch"]) / (grown / 1e6), 3)
+            if grown else None),
+        "ok": all(f["lost"] == 0 and f["duplicates_stored"] == 0 for f in figures),
+    }
+
+
+def _echo_history(r: dict[str, Any]) -> None:
+    click.echo(f"fleetcare bench ingest --history-days: {r['published']} messages "
+               f"({r['rows_published']} rows), {r['machines']} machines, mix={r['mix']}, "
+               f"array={r['array']}, processes={r['processes']}")
+    click.echo(f"  {'history':>12} {'readings':>12} {'rows/s':>10} {'x empty':>8} "
+               f"{'ms/batch':>9} {'x empty':>8} {'lost':>5} {'dups':>5}")
+    for f in r["history"]:
+        click.echo(f"  {f['history_days']:>7} days {f['history_readings']:>12,} "
+                   f"{f['ingest_rows_per_s']:>10,.0f} {f['ratio_rows_per_s_to_empty']:>8.2f} "
+                   f"{f['ms_per_batch']:>9.1f} {f['ratio_ms_per_batch_to_empty']:>8.2f} "
+                   f"{f['lost']:>5} {f['duplicates_stored']:>5}")
+    growth = r["ms_per_batch_per_million_history_readings"]
+    click.echo(f"  time per batch grows {growth} ms per million readings of history; "
+               f"broker dropped: {r['broker_dropped']}  {'OK' if r['ok'] else 'MISMATCH'}")
+
+
 @click.command("ingest")
 @click.option("--messages", "-n", type=click.IntRange(1), default=200_000, show_default=True)
 @click.option("--mix", type=click.Choice(["telemetry", "mixed"]), default="telemetry",
@@ -378,20 +545,42 @@ def run_bench(database_url: str, *, messages: int, mix: str, array: int, process
 @click.option("--naive-messages", type=click.IntRange(1), default=10_000, show_default=True,
               help="messages the naive subscriber is timed on (it manages ~3k/s)")
 @click.option("--machines", type=click.IntRange(1, 99_999), default=2000, show_default=True)
+@click.option("--history-days", "history", metavar="D[,D...]", default=None,
+              help="Measure ingest on an empty table and then on top of D days of the "
+                   "fleet's readings (generated by SQL), e.g. 90,365; replaces the "
+                   "naive/COPY/receive-only comparison.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 def bench_ingest(ctx: click.Context, messages: int, mix: str, array: int, processes: int,
-                 naive_messages: int, machines: int, as_json: bool) -> None:
+                 naive_messages: int, machines: int, history: str | None,
+                 as_json: bool) -> None:
     """Ingest vs a naive subscriber, the COPY ceiling and a receive-only subscriber.
 
     Starts its own Mosquitto (project config, free port) and a scratch database on the
     configured or embedded PostgreSQL; prints msgs/s, rows/s and the ratios b/a, b/c, b/d,
-    and stored vs published (must be equal).
+    and stored vs published (must be equal). With --history-days: rows/s and time per
+    batch at each history size, and their ratio to the empty table's.
     """
     from fleetcare.cli import settings_of
     from fleetcare.runtime import services
 
+    days: list[int] | None = None
+    if history is not None:
+        try:
+            days = parse_history_days(history)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--history-days") from None
     settings = settings_of(ctx)
+    if days is not None:
+        with services(settings, migrate=False) as svc:
+            result = run_history_bench(svc.db, messages=messages, mix=mix, array=array,
+                                       processes=processes, machines=machines,
+                                       history_days=days, timescaledb=settings.timescaledb)
+        if as_json:
+            click.echo(json.dumps(result))
+        else:
+            _echo_history(result)
+        return
     with services(settings, migrate=False) as svc:
         result = run_bench(svc.db, messages=messages, mix=mix, array=array,
                            processes=processes, naive_messages=min(naive_messages, messages),

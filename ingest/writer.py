@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from importlib import resources
 from typing import Any
 
@@ -28,6 +29,9 @@ log = logging.getLogger("ingest.writer")
 # processes: two consumers of a shared subscription may insert neighbouring readings of
 # one machine at once, and the later committer must see the earlier one's rows.
 RESET_LOCK = 0x0F1EE7CB
+# How far before a batch's first reading the previous reading of each machine is looked
+# for first (a chunk and a bit); only machines silent for longer are looked up further.
+RESET_LOOKBACK = timedelta(days=35)
 
 _TELEMETRY_TYPES = ["text", "int8", "timestamptz", "timestamptz", "timestamptz", "float8",
                     "float8", "float8", "float8", "float8", "float4", "float4", "float4",
@@ -36,9 +40,9 @@ _FAULT_TYPES = ["text", "int8", "timestamptz", "timestamptz", "timestamptz", "in
                 "int2", "bool"]
 
 
-def _queries() -> dict[str, str]:
-    """Named statements from ingest/sql/queries.sql (`-- name: x` headers)."""
-    text = resources.files("ingest").joinpath("sql/queries.sql").read_text("utf-8")
+def _queries(filename: str = "queries.sql") -> dict[str, str]:
+    """Named statements from an ingest/sql file (`-- name: x` headers)."""
+    text = resources.files("ingest").joinpath("sql", filename).read_text("utf-8")
     out: dict[str, str] = {}
     name = None
     lines: list[str] = []
@@ -87,7 +91,8 @@ class Writer:
                 result.stored["telemetry"] = cur.rowcount
                 result.duplicates["telemetry"] = len(batch.telemetry) - cur.rowcount
                 if cur.rowcount:
-                    result.meter_resets = self._recompute_resets(cur)
+                    times = [row[2] for row in batch.telemetry]
+                    result.meter_resets = self._recompute_resets(cur, min(times), max(times))
             if batch.faults:
                 self._copy(cur, "ingest_stage_faults", FAULT_COLUMNS, _FAULT_TYPES, batch.faults)
                 cur.execute(QUERIES["merge_faults"])  # type: ignore[arg-type]
@@ -119,9 +124,26 @@ class Writer:
                 write_row(row)
 
     @staticmethod
-    def _recompute_resets(cur: psycopg.Cursor) -> int:
+    def _recompute_resets(cur: psycopg.Cursor, first: datetime, last: datetime) -> int:
+        """Re-derive the meter resets around the batch's readings (event times first..last)."""
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (RESET_LOCK,))
-        cur.execute(QUERIES["reset_span"])  # type: ignore[arg-type]
-        cur.execute(QUERIES["reset_delete"])  # type: ignore[arg-type]
-        cur.execute(QUERIES["reset_insert"])  # type: ignore[arg-type]
+        since = first - RESET_LOOKBACK
+        spans = cur.execute(QUERIES["reset_span"],  # type: ignore[arg-type]
+                            {"first": first, "last": last, "since": since}).fetchall()
+        if not spans:
+            return 0
+        machines = [m for m, *_ in spans]
+        prev = {m: p for m, _lo, _hi, p, _n in spans}
+        older = [(m, lo) for m, lo, _hi, p, _n in spans if p is None]
+        if older:
+            ids, los = (list(col) for col in zip(*older, strict=True))
+            prev.update(cur.execute(QUERIES["reset_prev_older"],  # type: ignore[arg-type]
+                                    {"machines": ids, "lo": los, "since": since}).fetchall())
+        lo = [prev[m] or b for m, b, _hi, _p, _n in spans]
+        hi = [n or b for _m, _lo, b, _p, n in spans]
+        # The spans go back as arrays: the planner sees their real size (a temp table
+        # would have no statistics) and the overall bounds prune chunks when planning.
+        params = {"machines": machines, "lo": lo, "hi": hi, "first": min(lo), "last": max(hi)}
+        cur.execute(QUERIES["reset_delete"], params)  # type: ignore[arg-type]
+        cur.execute(QUERIES["reset_insert"], params)  # type: ignore[arg-type]
         return cur.rowcount

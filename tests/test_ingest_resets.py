@@ -55,3 +55,27 @@ def test_resets_in_order_out_of_order_and_late(backend_db_url: str) -> None:
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT count(*) FROM meter_resets WHERE machine_id <> %s",
                             (M,)).fetchone()[0] == 0
+
+
+def test_resets_across_long_silences(backend_db_url: str) -> None:
+    """A machine silent for months: its previous reading lies beyond the batch's recent
+    window and is still found, before and after the reset, in order and late."""
+    from datetime import timedelta
+
+    from test_ingest_helpers import T0
+
+    url = backend_db_url
+    seed_machines(url, [M])
+
+    def at(seq: int, days: int, hours: float) -> tuple[str, bytes]:
+        return topic(M), encode(reading(M, seq, hours=hours, ts=T0 + timedelta(days=days)))
+
+    ingest_messages(url, [at(0, 0, 500.0), at(1, 1, 510.0)])
+    ingest_messages(url, [at(2, 120, 3.0)])            # new meter after four silent months
+    resets, hours = _state(url)
+    assert resets == [(510.0, 3.0)]
+    assert hours == [500.0, 510.0, 510.0]
+    ingest_messages(url, [at(3, 60, 520.0)])           # a late reading from the silence
+    resets, hours = _state(url)
+    assert resets == [(520.0, 3.0)]
+    assert hours == [500.0, 510.0, 520.0, 520.0]
