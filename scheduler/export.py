@@ -32,7 +32,8 @@ SUMMARY_MEANINGS: dict[str, str] = {
     "method": "how visits were chosen: mip = optimal per station (HiGHS), greedy = fast "
               "heuristic",
     "visits": "machines visited in the window",
-    "trips": "technician-days used (one technician, one day, one or more stops)",
+    "trips": "technician trips (one technician, one or more stops; most take one day, a "
+             "remote site's several)",
     "stations": "stations planned",
     "value_cny": "expected value of the visits: avoided breakdown cost plus the value of "
                  "due services and wear parts",
@@ -41,9 +42,19 @@ SUMMARY_MEANINGS: dict[str, str] = {
     "gap": "how far the solver's plan may be from the best possible (0 = proven best)",
     "solve_s": "seconds the planner took",
     "travel_km": "road kilometres driven by all technicians",
-    "unreachable": "machines worth a visit that no technician can reach, serve (1.5 h on "
-                   "site) and return from within one working day; left to breakdown "
-                   "service",
+    "unreachable": "machines worth a visit that no technician can reach, serve and return "
+                   "from even on the longest trip the policy allows (max_trip_days working "
+                   "days, a night's lodging between them); left to breakdown service",
+    "multi_day_trips": "trips to remote sites that take more than one working day",
+    "lodging_nights": "nights technicians stay away on those trips (paid as lodging)",
+    "tech_days_used": "technician-days the visits take (a multi-day trip counts each day)",
+    "tech_days_offered": "technician-days the stations offered this plan for 保健 visits",
+    "tech_days_unused": "offered technician-days the plan leaves free",
+    "unused_because": "why days were left free: the planner sends a technician only where "
+                      "a visit is worth more than it costs",
+    "work": "visits by what they do: inspect (find running defects), service (the due "
+            "hour-interval service), replace_wear (due wear parts)",
+    "tech_days_by_station": "technician-days used per station",
     "today": "date the parts plan was made",
     "lines": "station and part pairs planned",
     "order_lines": "pairs with something to order",

@@ -47,7 +47,7 @@ def test_visit_xlsx_is_a_sheet_a_station_can_use(db_url: str, runner: CliRunner,
     assert all(w and w >= 8 for w in widths.values()), widths
     summary = {r[0].value: (r[1].value, r[2].value) for r in book["summary"].iter_rows(min_row=2)}
     assert summary["visits"][0] == 2
-    assert "one working day" in summary["unreachable"][1]
+    assert "longest trip" in summary["unreachable"][1]
     assert all(meaning for _value, meaning in summary.values())
     csv_text = next(tmp_path.glob("visits_*_S1.csv")).read_text("utf-8-sig")
     assert "Big Builder" in csv_text and "2025-03-03" in csv_text
