@@ -36,9 +36,9 @@ _FAULT_TYPES = ["text", "int8", "timestamptz", "timestamptz", "timestamptz", "in
                 "int2", "bool"]
 
 
-def _queries() -> dict[str, str]:
-    """Named statements from ingest/sql/queries.sql (`-- name: x` headers)."""
-    text = resources.files("ingest").joinpath("sql/queries.sql").read_text("utf-8")
+def _queries(file: str = "queries.sql") -> dict[str, str]:
+    """Named statements from ingest/sql/<file> (`-- name: x` headers)."""
+    text = resources.files("ingest").joinpath(f"sql/{file}").read_text("utf-8")
     out: dict[str, str] = {}
     name = None
     lines: list[str] = []
