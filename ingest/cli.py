@@ -145,7 +145,8 @@ def summary_line(path: Path, kind: str, result: dict[str, Any]) -> str:
             line += f"\n  next page not found beside the file: {href}"
     for what, info in (result.get("unknown") or {}).items():
         name = "fault codes (SPN)" if what == "spn" else "component names"
-        line += (f"\n  {info['rows']} rows name {info['distinct']} {name} the catalogue "
+        line += (f"\n  {info['rows']} {'rows' if what == 'spn' else 'mentions'} of "
+                 f"{info['distinct']} {name} the catalogue "
                  f"does not know, e.g. {', '.join(map(str, info['examples']))}: kept, "
                  "counted once the catalogue knows them")
     return line

@@ -303,10 +303,15 @@ def unknown_references(conn: psycopg.Connection,
     not know: counted, with examples. The rows are kept; they count once the catalogue
     knows them."""
     from fleetcare import catalogue as cat
+    from ingest.writer import _queries
 
+    queries = _queries("master.sql")
+    known_spns = set(cat.SPNS) | {r[0] for r in conn.execute(queries["catalogue_spns"])}
+    known_comps = set(cat.COMPONENT_INDEX) | {
+        r[0] for r in conn.execute(queries["catalogue_components"])}
     out: dict[str, Any] = {}
-    spns = {s: n for s, n in seen["spn"].items() if s not in cat.SPNS}
-    comps = {c: n for c, n in seen["component"].items() if c not in cat.COMPONENT_INDEX}
+    spns = {s: n for s, n in seen["spn"].items() if s not in known_spns}
+    comps = {c: n for c, n in seen["component"].items() if c not in known_comps}
     if spns:
         out["spn"] = {"rows": sum(spns.values()), "distinct": len(spns),
                       "examples": [s for s, _ in Counter(spns).most_common(5)]}

@@ -75,3 +75,11 @@ ON CONFLICT (machine_id) DO UPDATE
 -- Rows of a master-data file that could not be stored.
 INSERT INTO dead_letters (received_at, source, topic, reason, detail, payload, payload_bytes)
 VALUES (%s, %s, %s, %s, %s, %s, %s);
+
+-- name: catalogue_spns
+-- Fault codes the imported catalogue knows (besides the built-in ones).
+SELECT spn FROM catalogue_fault_codes;
+
+-- name: catalogue_components
+-- Component names the imported catalogue knows (besides the built-in families).
+SELECT component_id FROM catalogue_components;
