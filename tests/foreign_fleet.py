@@ -184,7 +184,8 @@ def _snapshot(folder: Path, out: ForeignFleet, specs: list[tuple[str, float]]) -
         links = [{"rel": "self", "href": f"https://portal.example/Fleet/{n}"}]
         if n < len(chunks):
             links.append({"rel": "next", "href": f"https://portal.example/Fleet/{n + 1}"})
-        page = {"Fleet": {"version": "2", "snapshotTime": when, "Links": links,
+        taken = datetime(END.year, END.month, END.day, 21, 0, tzinfo=UTC).isoformat()
+        page = {"Fleet": {"version": "2", "snapshotTime": taken, "Links": links,
                           "Equipment": equipment}}
         (snap / ("snapshot.json" if n == 1 else f"{n}.json")).write_text(json.dumps(page))
     out.files["iso"] = snap / "snapshot.json"

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 import psycopg
+import pytest
 from click.testing import CliRunner
 from foreign_fleet import COMPONENTS, DAYS, END, START, write_fleet
 
@@ -34,6 +35,7 @@ def _json_lines(output: str) -> list[dict]:
     return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
 
 
+@pytest.mark.timeout(1800)  # two years of 40 machines through every stage: minutes
 def test_foreign_fleet_end_to_end(db_url: str, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.setenv("FLEETCARE_DATABASE_URL", db_url)
     monkeypatch.setenv("FLEETCARE_DATA_DIR", str(tmp_path / "data"))
@@ -47,6 +49,7 @@ def test_foreign_fleet_end_to_end(db_url: str, tmp_path: Path, monkeypatch) -> N
         "telemetry", str(f["telemetry.csv"]), "faults", str(f["faults.csv"]),
         "service", str(f["service.csv"]), "aemp", str(f["iso"]), "--json"]))
     by_kind = {r["kind"]: r for r in out}
+    print("import summaries:", json.dumps(out))  # shown with -s: the note quotes them
     assert [r["kind"] for r in out] == ["regions", "customers", "stations", "machines",
                                         "telemetry", "faults", "service", "aemp"]
     for kind, n in (("regions", 2), ("customers", 2), ("stations", 2), ("machines", MACHINES)):
@@ -78,7 +81,7 @@ def test_foreign_fleet_end_to_end(db_url: str, tmp_path: Path, monkeypatch) -> N
             fleet.fault_rows - fleet.fault_duplicates + fleet.snapshot_faults)
         # An archive without sent_at arrived when its events happened.
         assert conn.execute("SELECT count(*) FROM telemetry WHERE arrived_at <> ts"
-                            ).fetchone()[0] == 12   # the snapshot's rows: snapshotTime
+                            ).fetchone()[0] == 12   # the snapshot's: at snapshotTime
 
     # -- the maker's catalogue, then the same history counts for its components ----------
     assert "4 components, 6 fault codes" in _run(
@@ -118,6 +121,8 @@ def test_foreign_fleet_end_to_end(db_url: str, tmp_path: Path, monkeypatch) -> N
     # -- evaluate: rules that rank nothing are not applicable; the ratio is against the
     # best applicable one ----------------------------------------------------------------
     evaluation = json.loads(_run(["evaluate", "--json", "--no-oracle"]))
+    print("train:", trained)
+    print("evaluate --json:", json.dumps(evaluation))
     rules = {r: evaluation[r] for r in ("calendar_rule", "hours_rule", "fault_rule")
              if r in evaluation}
     applicable = [r for r, v in rules.items() if v.get("applicable")]
