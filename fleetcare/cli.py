@@ -152,10 +152,12 @@ def db_url(ctx: click.Context, wait: bool | None) -> None:
 def _register_stage_commands() -> None:
     """Each stage owns its commands in its own cli module; they are attached here."""
     from fleetcare.bench import bench
+    from fleetcare.catalogue_files import catalogue_group
     from fleetcare.demo import demo
     from fleetcare.web import serve
 
     cli.add_command(demo)
+    cli.add_command(catalogue_group)
     cli.add_command(bench)
     cli.add_command(serve)
 

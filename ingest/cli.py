@@ -98,39 +98,103 @@ def ingest(ctx: click.Context, once: bool, idle_exit_s: float, connect_timeout_s
                    "dead letters")
 
 
-@click.command("import")
-@click.argument("kind", type=click.Choice(["machines", "telemetry", "faults", "service",
-                                           "aemp"]))
-@click.argument("files", nargs=-1, required=True,
-                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+KINDS = ("regions", "customers", "stations", "machines", "telemetry", "faults", "service",
+         "aemp")
+
+
+def _pairs(args: tuple[str, ...]) -> list[tuple[str, Path]]:
+    """``KIND FILE... [KIND FILE...]`` as (kind, file) pairs, master data first."""
+    from ingest.master import in_load_order
+
+    if not args or args[0] not in KINDS:
+        raise click.UsageError(f"start with a kind: {', '.join(KINDS)}")
+    kind, pairs = args[0], []
+    for arg in args[1:]:
+        if arg in KINDS:
+            kind = arg
+            continue
+        path = Path(arg)
+        if not path.exists() or (path.is_dir() and kind != "aemp"):
+            raise click.BadParameter(f"{arg}: no such file", param_hint="FILES")
+        pairs.append((kind, path))
+    if not pairs or pairs[-1][0] != kind:
+        raise click.UsageError(f"no file given for {kind}")
+    return in_load_order(pairs)
+
+
+def summary_line(path: Path, kind: str, result: dict[str, Any]) -> str:
+    """``file: N rows in = S stored + D already there + X dead letters`` and per stream."""
+    dead = result["dead_letters"]
+    n_dead = sum(dead.values())
+    line = (f"{path} ({kind}): {result['rows']} rows in = {result['stored']} stored + "
+            f"{result['duplicates']} already there + {n_dead} dead letters"
+            + (f" ({', '.join(f'{k} {v}' for k, v in dead.items())})" if dead else ""))
+    streams = result.get("streams") or {}
+    if len(streams) > 1 or (streams and kind == "aemp"):
+        line += "".join(f"\n  {name}: {c['rows']} = {c['stored']} + {c['duplicates']} + "
+                        f"{c['dead_letters']}" for name, c in streams.items())
+    arrival = result.get("arrival") or {}
+    if arrival.get("event_time"):
+        line += (f"\n  {arrival['event_time']} rows had no sent_at: arrival = event time "
+                 "(use --arrived-at to say when the archive became known)")
+    if arrival.get("given"):
+        line += f"\n  {arrival['given']} rows had no sent_at: arrival = --arrived-at"
+    if fields := result.get("fields"):
+        line += (f"\n  fields: {fields['seen']} seen = {sum(fields['landed'].values())} "
+                 f"stored in columns + {fields['used']} used as key or time + "
+                 f"{sum(fields['no_home'].values())} with no home"
+                 + (f" ({', '.join(f'{k} {v}' for k, v in fields['no_home'].items())})"
+                    if fields["no_home"] else "")
+                 + f"; pages {', '.join(fields['pages'])}")
+        for href in fields["links_not_followed"]:
+            line += f"\n  next page not found beside the file: {href}"
+    for what, info in (result.get("unknown") or {}).items():
+        name = "fault codes (SPN)" if what == "spn" else "component names"
+        line += (f"\n  {info['rows']} {'rows' if what == 'spn' else 'mentions'} of "
+                 f"{info['distinct']} {name} the catalogue "
+                 f"does not know, e.g. {', '.join(map(str, info['examples']))}: kept, "
+                 "counted once the catalogue knows them")
+    return line
+
+
+@click.command("import", context_settings={"ignore_unknown_options": False})
+@click.argument("args", nargs=-1, required=True, metavar="KIND FILE... [KIND FILE...]")
+@click.option("--arrived-at", type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"]),
+              default=None,
+              help="When the archive became known to you: the arrival of rows without "
+                   "sent_at (default: their event time).")
 @click.option("--encoding", default=None, metavar="NAME",
               help="Text encoding of CSV/JSON files, e.g. gbk or gb18030 (default: UTF-8 "
                    "with or without BOM, else GB18030, detected).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file.")
 @click.pass_context
-def import_(ctx: click.Context, kind: str, files: tuple[Path, ...], encoding: str | None,
+def import_(ctx: click.Context, args: tuple[str, ...], arrived_at: Any, encoding: str | None,
             as_json: bool) -> None:
-    """Load a historical archive: CSV or Parquet exports, or AEMP 2.0 fleet snapshots (JSON).
+    """Load master data and historical archives: CSV or Parquet, or AEMP 2.0 snapshots.
 
-    KIND is machines, telemetry, faults, service (CSV or Parquet, by extension) or aemp
-    (ISO 15143-3 fleet snapshot JSON). Column layouts: examples/import/README.md. Rows go
-    through the same validation, dead letters and idempotent writes as MQTT ingest, so
-    importing a file twice changes nothing. A file that cannot be read (corrupt, wrong
-    encoding, missing columns) stops the command with one line and stores nothing.
+    KIND is regions, customers, stations, machines (master data, upserted), telemetry,
+    faults, service (CSV or Parquet, by extension) or aemp (ISO 15143-3 fleet snapshot
+    JSON: a file whose next-page links are followed, or a folder of pages). Several kinds
+    may follow in one call, in any order: master data is loaded first, in reference
+    order. Column layouts: examples/import/README.md. History rows go through the same
+    validation, dead letters and idempotent writes as MQTT ingest, so importing a file
+    twice changes nothing; each file prints rows in = stored + already there + dead
+    letters. A file that cannot be read (corrupt, wrong encoding, missing columns) stops
+    the command with one line and stores nothing.
     """
+    from datetime import UTC
+
     from fleetcare.cli import settings_of
     from fleetcare.runtime import services
     from ingest.importer import import_file
 
+    pairs = _pairs(args)
+    if arrived_at is not None and arrived_at.tzinfo is None:
+        arrived_at = arrived_at.replace(tzinfo=UTC)
     with services(settings_of(ctx)) as svc:
-        for path in files:
-            result = import_file(svc.db, kind, path, encoding=encoding)
+        for kind, path in pairs:
+            result = import_file(svc.db, kind, path, arrived_at=arrived_at, encoding=encoding)
             if as_json:
-                click.echo(json.dumps({"file": str(path), **result}))
+                click.echo(json.dumps({"file": str(path), "kind": kind, **result}))
             else:
-                dead = result["dead_letters"]
-                click.echo(f"{path}: {result['rows']} rows read, {result['stored']} stored, "
-                           f"{result['duplicates']} already there, "
-                           f"{sum(dead.values())} dead letters"
-                           + (f" ({', '.join(f'{k} {v}' for k, v in dead.items())})"
-                              if dead else ""))
+                click.echo(summary_line(path, kind, result))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
 import json
 import math
@@ -27,12 +28,14 @@ import psycopg
 from fleetcare import db
 from fleetcare.errors import TerminalError
 from ingest.decode import SCHEMA, Decoder, dead_letter, parse_topic
+from ingest.iso15143 import FieldLedger, snapshot_rows
 from ingest.pipeline import MachineCache, Pipeline
 
 BATCH_ROWS = 2000
 UNKNOWN_REFERENCE = "unknown_reference"
 
-# kind -> {column: type}; "seq" may be missing (derived from ts, see _derive_seq).
+MASTER_KINDS = ("regions", "customers", "stations", "machines")
+# kind -> {column: type}; "seq" may be missing (derived from the row, see derive_seq).
 LAYOUTS: dict[str, dict[str, str]] = {
     "telemetry": {
         "machine_id": "str", "seq": "int", "ts": "ts", "sent_at": "ts",
@@ -67,36 +70,50 @@ DETECTED_ENCODINGS = ("utf-8", "gb18030")
 _MACHINE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _TRUE = {"true", "t", "1", "yes", "y"}
 _FALSE = {"false", "f", "0", "no", "n"}
-LITRES_PER_US_GALLON = 3.785411784
 
 
 class ImportFileError(TerminalError):
     """A file cannot be imported as it is (unreadable, wrong encoding, missing columns)."""
 
 
-def import_file(url: str, kind: str, path: Path, *, encoding: str | None = None
-                ) -> dict[str, Any]:
-    """Import one file of ``kind``; returns counts (rows, stored, duplicates, dead_letters).
+def import_file(url: str, kind: str, path: Path, *, arrived_at: datetime | None = None,
+                encoding: str | None = None) -> dict[str, Any]:
+    """Import one file of ``kind``; returns counts (rows, stored, duplicates, dead_letters,
+    and per stream the same four, which always add up: rows = stored + duplicates + dead).
 
-    ``encoding`` is the CSV's text encoding; None detects UTF-8 (with or without BOM)
-    or GB18030 (GBK). A file that cannot be read raises ImportFileError before any row
-    is stored.
+    Rows without ``sent_at`` arrive at their event time, or at ``arrived_at`` when given
+    (never before the event): an archive's history was known when it happened.
+    ``encoding`` is the text encoding of CSV and JSON files; None detects UTF-8 (with or
+    without BOM) or GB18030 (GBK). A file that cannot be read raises ImportFileError
+    before any of its rows is stored.
     """
     path = Path(path)
+    table = None
     if kind == "aemp":
-        doc = _read_json(path, encoding)
+        if path.is_file():
+            _read_json(path, encoding)   # a truncated first page stops here, nothing stored
     else:
         table = _read_table(path, kind, encoding)
     with db.connect(url, autocommit=True) as conn:
-        if kind == "machines":
-            return _import_machines(conn, path, table)
+        if kind in MASTER_KINDS:
+            from ingest.master import import_master
+
+            return import_master(conn, kind, path, table)
+        ledger = None
         if kind == "aemp":
-            rows: Iterator[tuple[int, dict[str, Any]]] = _aemp_rows(conn, doc)
-            stream = "telemetry"
+            ledger = FieldLedger()
+            rows: Iterator[tuple[str, str, dict[str, Any] | None, str | None]] = (
+                (r.label, r.stream, r.record, r.error)
+                for r in snapshot_rows(path, *_machine_keys(conn), ledger,
+                                       lambda page: _read_json(page, encoding)))
         else:
-            rows = ((n, _typed(kind, raw)) for n, raw in table)
-            stream = kind
-        return _import_records(conn, stream, rows, f"import:{path.name}")
+            assert table is not None
+            rows = ((f"row {n}", kind, _typed(kind, raw), None) for n, raw in table)
+        result = _import_records(conn, _with_arrival(rows, arrived_at), f"import:{path.name}")
+        if ledger is not None:
+            result["fields"] = ledger.as_dict()
+        result["unknown"] = unknown_references(conn, result.pop("_seen"))
+        return result
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -230,36 +247,98 @@ def _typed(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
         if value is None or value == "":
             continue  # absent: optional fields stay unset, required ones fail the schema
         out[column] = _convert(value, layout[column]) if column in layout else value
-    if "seq" not in out and isinstance(out.get("ts"), str):
-        out["seq"] = _derive_seq(out["ts"])
     return out
 
 
-def _derive_seq(ts: str) -> Any:
-    """Archives without sequence numbers: the event time in Unix seconds, so the same
-    reading always gets the same key and a re-import stores nothing new."""
-    try:
-        return int(datetime.fromisoformat(ts).timestamp())
-    except ValueError:
-        return ts  # the schema check will reject the ts
+def derive_seq(record: dict[str, Any]) -> int:
+    """Archives without sequence numbers: a key from the row's whole content (everything
+    but ``sent_at``), so the same row always gets the same key and a re-import stores
+    nothing new, while two different rows at the same second never merge."""
+    content = {k: _canonical(k, v) for k, v in record.items() if k not in ("seq", "sent_at")}
+    digest = hashlib.blake2b(json.dumps(content, sort_keys=True, default=str).encode(),
+                             digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1  # 63 bits: the schema's seq range
+
+
+def _canonical(key: str, value: Any) -> Any:
+    """One value as the same text however the file spelled it (CSV or Parquet, 8 or 8.0,
+    +08:00 or UTC), so a re-export keys its rows alike."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (int, float)):
+        return repr(float(value))
+    if key == "ts" and isinstance(value, str):
+        try:
+            ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+        return ts.astimezone(UTC).isoformat() if ts.tzinfo else value
+    if isinstance(value, list):
+        return [_canonical("", v) for v in value]
+    if isinstance(value, dict):
+        return {k: _canonical(k, v) for k, v in sorted(value.items())}
+    return value
+
+
+def _with_arrival(rows: Iterator[tuple[str, str, dict[str, Any] | None, str | None]],
+                  arrived_at: datetime | None
+                  ) -> Iterator[tuple[str, str, dict[str, Any] | None, str | None]]:
+    """Rows with a key and an arrival: ``seq`` derived where missing; ``sent_at`` = the
+    event time (or ``arrived_at``, never before the event) where missing."""
+    for label, stream, record, error in rows:
+        if record is not None and error is None:
+            if "seq" not in record:
+                record["seq"] = derive_seq(record)
+            if "sent_at" not in record and isinstance(record.get("ts"), str):
+                record["sent_at"] = record["ts"]
+                if arrived_at is not None:
+                    try:
+                        ts = datetime.fromisoformat(record["ts"].replace("Z", "+00:00"))
+                    except ValueError:
+                        pass  # the schema check names the bad ts
+                    else:
+                        if ts.tzinfo is not None and arrived_at > ts:
+                            record["sent_at"] = arrived_at.isoformat()
+                record["_arrival"] = "given" if arrived_at is not None else "event_time"
+        yield label, stream, record, error
 
 
 # -- telemetry, faults, service ------------------------------------------------------------
 
 
-def _import_records(conn: psycopg.Connection, stream: str,
-                    rows: Iterator[tuple[int, dict[str, Any]]], source: str) -> dict[str, Any]:
+def _empty_counts() -> dict[str, Any]:
+    return {"rows": 0, "stored": 0, "duplicates": 0, "dead_letters": 0}
+
+
+def _import_records(conn: psycopg.Connection,
+                    rows: Iterator[tuple[str, str, dict[str, Any] | None, str | None]],
+                    source: str) -> dict[str, Any]:
+    """Rows (label, stream, record or None, error or None) through the ingest pipeline.
+
+    Every row ends in exactly one of stored, already there (duplicates) or dead letters,
+    counted per stream; the totals are checked to add up before returning.
+    """
     pipeline = Pipeline(conn, decoder=Decoder(source=source), machines=MachineCache())
     totals: dict[str, Any] = {"rows": 0, "stored": 0, "duplicates": 0,
                               "dead_letters": Counter(), "meter_resets": 0}
+    streams: dict[str, dict[str, Any]] = {}
+    arrival: Counter[str] = Counter()
+    seen: dict[str, Counter[Any]] = {"spn": Counter(), "component": Counter()}
     pending: list[tuple[str, bytes]] = []
     labels: list[str] = []
     early_dead: list[tuple[Any, ...]] = []
+    early_streams: list[str] = []
 
     def flush() -> None:
         batch = pipeline.decode(pending, labels=labels)
-        batch.dead_letters[:0] = early_dead
-        result = pipeline.writer.write(batch)
+        result = pipeline.writer.write(_with_dead(batch, early_dead))
+        for stream, n in result.stored.items():
+            streams[stream]["stored"] += n
+        for stream, n in result.duplicates.items():
+            streams[stream]["duplicates"] += n
+        for row in batch.dead_letters:
+            stream = (parse_topic(row[2]) or (None, "telemetry"))[1] if row[2] else None
+            streams[stream or early_streams.pop(0)]["dead_letters"] += 1
         totals["stored"] += sum(result.stored.values())
         totals["duplicates"] += sum(result.duplicates.values())
         totals["dead_letters"].update(row[3] for row in batch.dead_letters)
@@ -269,82 +348,85 @@ def _import_records(conn: psycopg.Connection, stream: str,
         early_dead.clear()
 
     now = datetime.now(UTC)
-    for n, record in rows:
+    for label, stream, record, error in rows:
         totals["rows"] += 1
+        counts = streams.setdefault(stream, _empty_counts())
+        counts["rows"] += 1
+        record = record or {}
+        if how := record.pop("_arrival", None):
+            arrival[how] += 1
         machine_id = record.get("machine_id")
         payload = msgspec.json.encode(record)
         topic = f"fleet/v1/{machine_id}/{stream}"
-        if not isinstance(machine_id, str) or parse_topic(topic) is None:
+        if error is not None:
+            early_dead.append(dead_letter(now, source, None, SCHEMA, f"{label}: {error}",
+                                          payload))
+            early_streams.append(stream)
+        elif not isinstance(machine_id, str) or parse_topic(topic) is None:
             early_dead.append(dead_letter(now, source, None, SCHEMA,
-                                          f"row {n}: machine_id missing or invalid", payload))
+                                          f"{label}: machine_id missing or invalid", payload))
+            early_streams.append(stream)
         else:
             pending.append((topic, payload))
-            labels.append(f"row {n}")
+            labels.append(label)
+            if stream == "faults" and isinstance(record.get("spn"), int) \
+                    and 0 <= record["spn"] <= 524287:
+                seen["spn"][record["spn"]] += 1
+            elif stream == "service" and isinstance(record.get("components"), list):
+                seen["component"].update(c for c in record["components"] if isinstance(c, str))
         if len(pending) + len(early_dead) >= BATCH_ROWS:
             flush()
     if pending or early_dead:
         flush()
     totals["dead_letters"] = dict(totals["dead_letters"])
+    totals["streams"] = streams
+    totals["arrival"] = dict(arrival)
+    for name, c in streams.items():
+        if c["rows"] != c["stored"] + c["duplicates"] + c["dead_letters"]:
+            raise AssertionError(f"import accounting broke for {name}: {c}")
+    totals["_seen"] = seen
     return totals
 
 
-# -- AEMP 2.0 fleet snapshots --------------------------------------------------------------
+def _with_dead(batch: Any, early_dead: list[tuple[Any, ...]]) -> Any:
+    """The batch with the rows refused before decoding put first among its dead letters."""
+    batch.dead_letters[:0] = early_dead
+    return batch
 
 
-def _lower_keys(obj: Any) -> Any:
-    """AEMP 2.0 JSON is written with varying key case (Equipment / equipment)."""
-    if isinstance(obj, dict):
-        return {str(k).lower().lstrip("@"): _lower_keys(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_lower_keys(v) for v in obj]
-    return obj
+def unknown_references(conn: psycopg.Connection,
+                       seen: dict[str, Counter[Any]]) -> dict[str, Any]:
+    """Fault codes (SPNs) and component names in the imported rows that the catalogue does
+    not know: counted, with examples. The rows are kept; they count once the catalogue
+    knows them."""
+    from fleetcare import catalogue as cat
+    from ingest.writer import _queries
+
+    queries = _queries("master.sql")
+    known_spns = set(cat.SPNS) | {r[0] for r in conn.execute(queries["catalogue_spns"])}
+    known_comps = set(cat.COMPONENT_INDEX) | {
+        r[0] for r in conn.execute(queries["catalogue_components"])}
+    out: dict[str, Any] = {}
+    spns = {s: n for s, n in seen["spn"].items() if s not in known_spns}
+    comps = {c: n for c, n in seen["component"].items() if c not in known_comps}
+    if spns:
+        out["spn"] = {"rows": sum(spns.values()), "distinct": len(spns),
+                      "examples": [s for s, _ in Counter(spns).most_common(5)]}
+    if comps:
+        out["component"] = {"rows": sum(comps.values()), "distinct": len(comps),
+                            "examples": [c for c, _ in Counter(comps).most_common(5)]}
+    return out
 
 
-def _aemp_rows(conn: psycopg.Connection, document: Any
-               ) -> Iterator[tuple[int, dict[str, Any]]]:
-    """One telemetry record per equipment entry of an ISO 15143-3 fleet snapshot.
-
-    The machine is the header's EquipmentID, or the machine whose serial equals its
-    SerialNumber/PIN; the reading's time is the hour meter's datetime. Idle hours, fuel
-    and location are taken when present (fuel in US gallons is converted to litres).
-    """
-    doc = _lower_keys(document)
-    fleet = doc.get("fleet", doc) if isinstance(doc, dict) else {}
+def _machine_keys(conn: psycopg.Connection) -> tuple[set[str], dict[str, str]]:
+    """Known machine ids, and machine id by serial number."""
     known: set[str] = set()
     serials: dict[str, str] = {}
     for machine, serial in conn.execute("SELECT machine_id, serial FROM machines"):
         known.add(machine)
         if serial:
             serials[serial] = machine
-    for n, eq in enumerate(fleet.get("equipment") or [], start=1):
-        header = eq.get("equipmentheader") or {}
-        machine_id = header.get("equipmentid")
-        if machine_id not in known:
-            for key in ("serialnumber", "pin"):
-                if header.get(key) in serials:
-                    machine_id = serials[header[key]]
-                    break
-        hours = eq.get("cumulativeoperatinghours") or {}
-        record: dict[str, Any] = {"machine_id": machine_id, "ts": hours.get("datetime"),
-                                  "engine_hours": hours.get("hour")}
-        idle = eq.get("cumulativeidlehours") or {}
-        if idle.get("hour") is not None:
-            record["idle_hours"] = idle["hour"]
-        fuel = eq.get("fuelused") or {}
-        if fuel.get("fuelconsumed") is not None:
-            litres = fuel["fuelconsumed"]
-            units = str(fuel.get("fuelunits", "litre")).lower()
-            if units.startswith("gal") and isinstance(litres, (int, float)):
-                litres = round(litres * LITRES_PER_US_GALLON, 3)
-            record["fuel_used_l"] = litres
-        loc = eq.get("location") or {}
-        if loc.get("latitude") is not None and loc.get("longitude") is not None:
-            record["lat"], record["lon"] = loc["latitude"], loc["longitude"]
-        if snapshot := fleet.get("snapshottime"):
-            record["sent_at"] = snapshot
-        if isinstance(record["ts"], str):
-            record["seq"] = _derive_seq(record["ts"])
-        yield n, {k: v for k, v in record.items() if v is not None}
+    return known, serials
 
 
 # -- machines -------------------------------------------------------------------------------
@@ -386,48 +468,3 @@ def _machine_row(raw: dict[str, Any]) -> tuple[Any, ...] | str:
     return (machine_id, text("serial"), text("model"), text("product_line"),
             text("customer_id"), text("region_id"), text("station_id"), delivery, warranty,
             lat, lon)
-
-
-_UPSERT_MACHINE = (
-    f"INSERT INTO machines ({', '.join(MACHINE_COLUMNS)}) "
-    f"VALUES ({', '.join(['%s'] * len(MACHINE_COLUMNS))}) "
-    "ON CONFLICT (machine_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in MACHINE_COLUMNS[1:])
-    + " WHERE (" + ", ".join(f"machines.{c}" for c in MACHINE_COLUMNS[1:])
-    + ") IS DISTINCT FROM (" + ", ".join(f"excluded.{c}" for c in MACHINE_COLUMNS[1:]) + ")"
-)
-
-
-def _import_machines(conn: psycopg.Connection, path: Path,
-                     table: Iterator[tuple[int, dict[str, Any]]]) -> dict[str, Any]:
-    source = f"import:{path.name}"
-    now = datetime.now(UTC)
-    totals: dict[str, Any] = {"rows": 0, "stored": 0, "duplicates": 0,
-                              "dead_letters": Counter(), "meter_resets": 0}
-    dead: list[tuple[Any, ...]] = []
-    with conn.transaction(), conn.cursor() as cur:
-        for n, raw in table:
-            totals["rows"] += 1
-            payload = json.dumps(raw, default=str).encode()
-            row = _machine_row(raw)
-            if isinstance(row, str):
-                dead.append(dead_letter(now, source, None, SCHEMA, f"row {n}: {row}", payload))
-                continue
-            try:
-                with conn.transaction():  # a savepoint: one bad reference spoils one row
-                    cur.execute(_UPSERT_MACHINE, row)  # type: ignore[arg-type]
-            except psycopg.errors.ForeignKeyViolation as exc:
-                detail = exc.diag.message_detail or str(exc)
-                dead.append(dead_letter(now, source, None, UNKNOWN_REFERENCE,
-                                        f"row {n}: {detail}", payload))
-                continue
-            if cur.rowcount:
-                totals["stored"] += 1
-            else:
-                totals["duplicates"] += 1
-        if dead:
-            cur.executemany(
-                "INSERT INTO dead_letters (received_at, source, topic, reason, detail, payload, "
-                "payload_bytes) VALUES (%s, %s, %s, %s, %s, %s, %s)", dead)
-    totals["dead_letters"] = dict(Counter(row[3] for row in dead))
-    return totals

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from models import metrics
+from models import metrics, signals
 
 log = logging.getLogger("models.cli")
 
@@ -48,6 +48,7 @@ def train(ctx: click.Context, horizon_d: int, variant: str, activate: bool,
         "risk_model_id": result.risk_model_id, "wear_model_id": result.wear_model_id,
         "variant": result.risk.variant, "split": result.risk.split.to_dict(),
         "selection": result.risk.metrics.get("selection"),
+        "left_out": result.risk.metrics.get("left_out"),
         "held_out": result.risk.metrics.get("evaluation"),
         "wear_parts": result.wear.metrics.get("parts"),
         "seconds": {k: round(v, 2) for k, v in result.seconds.items()},
@@ -57,6 +58,8 @@ def train(ctx: click.Context, horizon_d: int, variant: str, activate: bool,
         return
     click.echo(f"risk model {result.risk_model_id} ({result.risk.variant}), wear model "
                f"{result.wear_model_id}{' (active)' if activate else ''}")
+    if left_out := result.risk.metrics.get("left_out"):
+        click.echo(f"  {signals.left_out_line(left_out)}")
     split = result.risk.split
     click.echo(f"  train {split.train_start}..{split.train_end}, calibrate {split.calib_start}.."
                f"{split.calib_end}, held out {split.eval_start}..{split.eval_end}")
@@ -133,11 +136,16 @@ def _print_table(evaluation: dict[str, Any]) -> None:
         r = evaluation.get(m)
         if not r:
             continue
+        if r.get("applicable") is False:
+            click.echo(f"  {m:<14}not applicable: {r.get('not_applicable')}")
+            continue
         rec = r["recall_at_budget"]
         click.echo(f"  {m:<14}{_f(r['pr_auc']):>8}{_f(r['brier'], 4):>9}" + "".join(
             f"{_f(rec.get(k)):>13}" for k in keys))
     bars = evaluation.get("meta", {}).get("bars")
-    if bars:
+    if bars and bars.get("note"):
+        click.echo(f"  {bars['note']}")
+    elif bars:
         ratio = bars.get("recall_0.02_ratio_vs_best_rule")
         closed = bars.get("pr_auc_gap_closed")
         click.echo("  model vs best rule at 2%: "

@@ -22,7 +22,7 @@ import pandas as pd
 from sklearn.isotonic import IsotonicRegression
 
 from fleetcare import catalogue as cat
-from models import baselines, metrics
+from models import baselines, metrics, signals
 from models import layout as lay
 from models.errors import LeakageError
 from models.oracle import oracle_risk
@@ -79,12 +79,16 @@ def evaluate(model: RiskModel, frame: pd.DataFrame, *, truth: pd.DataFrame | Non
     full = lay.resolve(frame)
     Rc = _aligned(lay.design(cal_rows, full, with_labels=True), Xc)
     Re = _aligned(lay.design(ev_rows, full, with_labels=True), Xe)
+    not_applicable: dict[str, str] = {}
     for rule in baselines.RULES:
         try:
             raw_c, raw_e = baselines.score(rule, Rc), baselines.score(rule, Re)
         except KeyError as exc:
             log.warning("%s left out: %s", rule, exc)
+            not_applicable[rule] = "its inputs are missing"
             continue
+        if why := signals.rule_applicability(raw_e):
+            not_applicable[rule] = why
         pred[rule] = calibrate_rule(raw_c, Xc, raw_e, Xe)
     if truth is not None:
         oracle = oracle_risk(truth, model.horizon_d)
@@ -100,6 +104,12 @@ def evaluate(model: RiskModel, frame: pd.DataFrame, *, truth: pd.DataFrame | Non
         results[method] = metrics.summarize(rows.assign(p=rows[method]), budgets)
         if len(rows) < len(pred):
             results[method]["rows_missing"] = int(len(pred) - len(rows))
+    for rule in baselines.RULES:
+        if rule in results:
+            results[rule]["applicable"] = rule not in not_applicable
+        if rule in not_applicable:
+            results.setdefault(rule, {"applicable": False})
+            results[rule]["not_applicable"] = not_applicable[rule]
     leak: dict[str, Any] = {}
     if check_leakage and "oracle" in pred:
         leak = leakage_check(Xe.assign(**{MODEL_P: pred["model"].to_numpy(),
@@ -136,10 +146,17 @@ def calibrate_rule(raw_calib: np.ndarray, Xc: pd.DataFrame, raw_eval: np.ndarray
 
 
 def bars(results: dict[str, Any]) -> dict[str, Any]:
-    """The issue's bars: recall at 2 % vs the best rule, and share of the PR-AUC gap closed."""
-    rules = [r for r in baselines.RULES if r in results]
-    if "model" not in results or not rules:
+    """The issue's bars: recall at 2 % vs the best *applicable* rule (one whose scores rank
+    something), and share of the PR-AUC gap closed."""
+    rules = [r for r in baselines.RULES
+             if r in results and results[r].get("applicable", True)]
+    if "model" not in results:
         return {}
+    if not rules:
+        return {"best_rule_recall_0.02": None, "recall_0.02_ratio_vs_best_rule": None,
+                "best_rule_pr_auc": None, "pr_auc_gap_closed": None,
+                "recall_bar_met": False, "gap_bar_met": False,
+                "note": "no rule ranks anything on this fleet: no ratio to report"}
 
     def recall2(m: str) -> float:
         return results[m]["recall_at_budget"].get("0.02") or 0.0

@@ -18,7 +18,7 @@ import pandas as pd
 import psycopg
 
 from models import evaluate as ev
-from models import inputs, registry, risk, timesplit, wear
+from models import inputs, registry, risk, signals, timesplit, wear
 from models import layout as lay
 from models.errors import NoActiveModelError
 
@@ -50,7 +50,13 @@ def train_on_frame(frame: pd.DataFrame, *, horizon_d: int = DEFAULT_HORIZON_D,
     log.info("time split: train %s..%s, calibrate %s..%s, evaluate %s..%s",
              split.train_start, split.train_end, split.calib_start, split.calib_end,
              split.eval_start, split.eval_end)
+    # A fleet without some signals (no sensors, no wear-part records): leave out the
+    # inputs that are empty or constant in the training period, and say which.
+    layout, left_out = signals.informative_layout(frame, layout, split)
+    if left_out:
+        log.info("%s", signals.left_out_line(left_out))
     rmodel = risk.train(frame, split, config, layout=layout)
+    rmodel.metrics["left_out"] = left_out
     evaluation = ev.evaluate(rmodel, frame, truth=None, check_leakage=False)
     rmodel.metrics["evaluation"] = {
         m: {k: v for k, v in r.items() if k not in ("calibration", "per_component")}

@@ -40,8 +40,10 @@ def test_example_files_import_and_a_second_import_changes_nothing(db_url: str) -
     _regions(db_url)
     first = _import_all(db_url)
     assert first["machines"]["stored"] == 3
-    assert first["telemetry"] == {"rows": 7, "stored": 7, "duplicates": 0,
-                                  "dead_letters": {}, "meter_resets": 1}
+    assert first["telemetry"] == {
+        "rows": 7, "stored": 7, "duplicates": 0, "dead_letters": {}, "meter_resets": 1,
+        "streams": {"telemetry": {"rows": 7, "stored": 7, "duplicates": 0, "dead_letters": 0}},
+        "arrival": {"event_time": 3}, "unknown": {}}
     assert first["faults"]["stored"] == 3 and first["service"]["stored"] == 2
     # AEMP: one by id, one mapped by serial number, one unknown machine.
     assert first["aemp"]["stored"] == 2

@@ -333,7 +333,9 @@ ON CONFLICT DO NOTHING;
 -- (point in time: the cache above; as of now: all telemetry), else the hours written on
 -- the work order.
 CREATE TEMP TABLE fb_service ON COMMIT DROP AS
-SELECT m.mi, s.machine_id, s.kind, s.components,
+SELECT m.mi, s.machine_id, s.kind,
+       -- the maker's component names as their families (catalogue_components)
+       ARRAY(SELECT fleetcare_component_family(c) FROM unnest(s.components) AS c) AS components,
        ARRAY(SELECT p->>'part' FROM jsonb_array_elements(s.parts) AS p) AS parts,
        s.e, s.k,
        coalesce(CASE WHEN %(now)s THEN h.hours ELSE c.hours_at END, s.engine_hours) AS hours_at
@@ -845,3 +847,8 @@ FROM (
     WHERE l2.day >= %(d0)s AND l2.day >= mm.delivery_date
 
 ) l3
+
+-- name: catalogue_spns
+-- The imported catalogue's fault codes with the family of the component each points at
+-- (these take precedence over the built-in SPN list for the same SPN).
+SELECT spn, fleetcare_component_family(component) FROM catalogue_fault_codes ORDER BY spn

@@ -54,7 +54,8 @@ ORDER BY f.day, f.machine_id
 -- on days D+1 .. D+H, all data as known now: labels look ahead by definition), and which
 -- components the machine's product line has.
 LEFT JOIN (
-    SELECT b.machine_id, b.e - h AS day, array_agg(DISTINCT c) AS failed
+    SELECT b.machine_id, b.e - h AS day,
+           array_agg(DISTINCT fleetcare_component_family(c)) AS failed
     FROM (SELECT machine_id, (ts AT TIME ZONE %(tz)s)::date AS e, components
           FROM service_records WHERE kind = 'breakdown') b
     CROSS JOIN LATERAL unnest(b.components) AS c
