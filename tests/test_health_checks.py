@@ -18,7 +18,7 @@ from test_ingest_helpers import InThread, broker, ingest_config, wait_for  # noq
 
 from fleetcare.web import make_handler
 from ingest import health as ingest_health
-from scheduler.config import load_scheduler_settings
+from scheduler.config import DEFAULT_SCHEDULES, load_scheduler_settings
 from scheduler.health import leader_alive
 from scheduler.runtime import SchedulerRuntime
 
@@ -71,9 +71,7 @@ def test_scheduler_health_is_the_leader_lock(db_url: str) -> None:
     down = subprocess.run(check, env=env, capture_output=True, text=True, timeout=60)
     assert down.returncode == 1 and "no scheduler holds the leader lock" in down.stderr
     runtime = SchedulerRuntime(db_url, load_scheduler_settings(
-        jobs={"ingest_health": "off", "features_daily": "off", "score_daily": "off",
-              "retrain_weekly": "off", "visit_plan_weekly": "off",
-              "parts_plan_monthly": "off"}, leader_poll_s=0.2))
+        jobs={job: "off" for job in DEFAULT_SCHEDULES}, leader_poll_s=0.2))
     runtime.start()
     try:
         assert wait_for(lambda: runtime.is_leader, 30)

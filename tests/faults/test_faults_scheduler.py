@@ -18,10 +18,10 @@ from gateways.master import write_master_data
 from gateways.run import SimulationRun
 from gateways.sinks import pairs
 from ingest.direct import ingest_messages
+from scheduler.config import DEFAULT_SCHEDULES
 
 HERE = Path(__file__).parent
-OTHERS_OFF = {"ingest_health": "off", "score_daily": "off", "retrain_weekly": "off",
-              "visit_plan_weekly": "off", "parts_plan_monthly": "off"}
+OTHERS_OFF = {job: "off" for job in DEFAULT_SCHEDULES if job != "features_daily"}
 
 
 def _spawn(url: str, schedule: str, marker: Path) -> subprocess.Popen[bytes]:
