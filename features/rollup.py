@@ -156,6 +156,9 @@ def _full_rebuild(conn: psycopg.Connection, workers: int) -> None:
 def _incremental(conn: psycopg.Connection, mark: Watermark) -> tuple[int, int]:
     with conn.transaction():
         conn.execute("SET LOCAL work_mem = '256MB'")
+        # On any connection (fleetcare.db.connect sets it too): a generic plan of the
+        # cells insert, chosen after repeated runs, probes every chunk for minutes.
+        conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
         params = _base_params(conn)
         params.update(
             since=mark.detail_time("telemetry") - MARGIN,

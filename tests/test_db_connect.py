@@ -1,0 +1,16 @@
+"""Connections from fleetcare.db.connect plan every statement for its own values."""
+
+from __future__ import annotations
+
+from fleetcare import db
+
+
+def test_prepared_statements_keep_custom_plans(db_url: str) -> None:
+    # PostgreSQL may switch a prepared statement to a generic plan after five runs; ours
+    # depend on their values (chunk exclusion by time bounds), so we always plan anew.
+    with db.connect(db_url) as conn:
+        conn.execute("PREPARE probe(text) AS SELECT count(*) FROM pg_class WHERE relname = $1")
+        for _ in range(12):
+            conn.execute("EXECUTE probe('pg_class')")
+        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN EXECUTE probe('pg_class')"))
+    assert "pg_class" in plan and "$1" not in plan
