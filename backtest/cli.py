@@ -147,10 +147,10 @@ def print_table(summary: dict[str, Any], out: Any = None) -> None:
         red = bars.get("peak_breakdown_reduction")
         said = ("not measured" if red is None else
                 f"{abs(red) * 100:.0f} % {'fewer' if red >= 0 else 'more'}")
-        echo(f"  bar vs {bars['best_rule']}: peak breakdowns {said} (need 30 % fewer), "
-             "total cost CI "
+        echo(f"  bar: peak breakdowns {said} than {bars['best_rule']} (need 30 % fewer), "
+             f"total cost vs {bars.get('cheapest_rule', bars['best_rule'])}: CI "
              f"{'excludes' if bars['lower_total_cost_ci_excludes_zero'] else 'does not exclude'}"
-             " zero on the saving side")
+             f" zero on the saving side; bar {'met' if bars.get('met') else 'not met'}")
     for row in summary.get("ablation", []):
         ci = row.get("peak_breakdowns_contribution_ci95")
         echo(f"  without {row['policy'].removeprefix('predictive_no_')}: "

@@ -123,9 +123,9 @@ def figure(summary: dict[str, Any]) -> Any:
     if bars:
         red = bars.get("peak_breakdown_reduction")
         below = "<" if bars.get("lower_total_cost_ci_excludes_zero") else "not <"
-        ax.set_title(f"vs best rule ({bars['best_rule']}): "
-                     f"{'-' if red is None else f'{red:.0%}'} fewer peak breakdowns; "
-                     f"cost CI {below} 0", fontsize=10)
+        ax.set_title(f"{'-' if red is None else f'{red:.0%}'} fewer peak breakdowns than "
+                     f"{bars['best_rule']}; cost CI vs "
+                     f"{bars.get('cheapest_rule', bars['best_rule'])} {below} 0", fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.96))
     return fig
 
