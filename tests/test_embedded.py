@@ -183,7 +183,7 @@ def test_postgres_as_root_falls_back_when_the_data_dir_is_unreachable(
     locked.mkdir(mode=0o700)  # the service user cannot traverse this
     fallback = Path(tempfile.mkdtemp(prefix="fleetcare-fallback-"))
     fallback.chmod(0o755)
-    monkeypatch.setattr(embedded, "FALLBACK_ROOT", fallback)
+    monkeypatch.setattr(embedded.service_user, "FALLBACK_ROOT", fallback)
     try:
         for _ in range(2):
             with embedded_postgres(locked / "data") as url, psycopg.connect(url) as conn:
