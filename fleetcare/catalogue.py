@@ -1,7 +1,7 @@
 """The domain catalogue every stage shares: product lines, components, parts, codes, regions.
 
-Plain constants and frozen dataclasses, no database access. The figures come from
-DOMAIN.md where it gives them and are otherwise plausible placeholders for one maker;
+Plain constants and frozen dataclasses, no database access. The figures are plausible
+values for one maker (docs/domain.md explains them), configuration rather than facts;
 the simulator draws its fleet from here, features group fault codes with it, models
 and planners read service classes, parts tiers and peak seasons from it.
 Component order (``COMPONENTS``) is fixed: arrays indexed by component (truth store,
@@ -80,8 +80,9 @@ _ALL = COMPONENTS
 _NO_TRACKS = _comps("engine", "hydraulic_pump", "main_valve", "swing", "travel_drive",
                     "cooling", "electrical")
 
-# Service classes follow DOMAIN.md's example; excavators are the main products (above),
-# wheeled excavators are taken as the line being phased out (basic) — configuration.
+# Service classes (一品一案, docs/domain.md) from one maker's example; excavators are the
+# main products (above), wheeled excavators are taken as the line being phased out
+# (basic) — configuration.
 PRODUCT_LINES: dict[str, ProductLine] = {
     p.line_id: p
     for p in (
@@ -184,7 +185,7 @@ PARTS: dict[str, Part] = {
         Part("track_shoe", "track shoe set", "undercarriage", "wear", 14_000, "B", True, 30,
              5000, 1, True),
         Part("battery", "battery 24 V", "electrical", "wear", 1200, "C", False, 3, 4000),
-        # Key parts (DOMAIN.md's A, B, C: 100k / 60k / 50k CNY, 12 / 18 / 10 months,
+        # Key parts A, B, C (docs/domain.md): 100k / 60k / 50k CNY, 12 / 18 / 10 months,
         # A and B from outside suppliers). Life in hours at ~170 h per working month.
         Part("hydraulic_pump_assy", "main pump assembly (key part A)", "hydraulic_pump", "key",
              100_000, "A", True, 45, 2000),

@@ -1,6 +1,6 @@
 """How much machines work on a given day in a region: Spring Festival, peaks, rain, winter.
 
-The shape follows DOMAIN.md's season table; factors multiply a machine's typical hours
+The shape follows the season table in docs/domain.md; factors multiply a machine's typical hours
 on a working day, and also set the chance that a site works at all that day.
 """
 

@@ -3,7 +3,7 @@
 paho reads every packet with three or more ``recv`` calls (command byte, each length
 byte, body) and one ``select`` per packet, and writes every PUBACK with its own
 ``send``: at ~300-byte messages the system calls cost more than our decoding and
-database work together (DESIGN.md: the MQTT client is the limit). Two fixes:
+database work together (docs/architecture.md: the MQTT client is the limit). Two fixes:
 
 - ``BufferedClient`` wraps paho's plain TCP socket so ``recv`` is served from a 64 KiB
   read-ahead buffer. It reports buffered bytes through ``pending()``, the hook paho

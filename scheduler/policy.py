@@ -66,7 +66,7 @@ class PlanningPolicy(BaseModel):
 
     # -- value of a visit --------------------------------------------------------------
     # Customer's lost output per hour a machine stands broken; the maker counts it
-    # because it drives satisfaction and repurchase (DOMAIN: service quality).
+    # because it drives satisfaction and repurchase (docs/domain.md, service quality).
     downtime_cost_per_h: float = Field(default=500.0, ge=0)
     key_account_downtime_weight: float = Field(default=1.5, ge=0)
     # Share of impending failures a 保健 visit finds and fixes (inspection is not perfect).
@@ -86,8 +86,8 @@ class PlanningPolicy(BaseModel):
     first_month_days: int = Field(default=45, ge=1)
     due_service_value: float = Field(default=800.0, ge=0)     # wear parts due, changed on the visit
     # The hour-interval service (oil, filters) is due: a 保健 visit does it on the spot,
-    # which keeps the machine's components in their serviced state (DOMAIN: 保健 folds in
-    # the due service). Worth a visit on its own: a little above visit_cost_cny.
+    # which keeps the machine's components in their serviced state (docs/domain.md: a
+    # 保健 visit does what is due anyway). Worth a visit on its own: a little above visit_cost_cny.
     interval_service_value: float = Field(default=1500.0, ge=0)
     interval_service_due_h: float = Field(default=200.0, gt=0)  # 80 % of the 250 h interval
     # wear part "due" if due by visit + this

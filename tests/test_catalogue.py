@@ -1,4 +1,4 @@
-"""The shared catalogue is self-consistent and its season helpers follow DOMAIN.md."""
+"""The shared catalogue is self-consistent and its season helpers follow docs/domain.md."""
 
 from __future__ import annotations
 

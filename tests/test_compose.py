@@ -297,7 +297,7 @@ def test_broker_config_keeps_queued_messages_and_locks_the_gateway_listener(
     compose: dict[str, Any],
 ) -> None:
     glob, listeners = mosquitto_settings()
-    # DESIGN.md: the defaults drop queued QoS 1 messages; 0 is broken in some 2.0.x.
+    # docs/architecture.md: the defaults drop queued QoS 1 messages; 0 is broken in some 2.0.x.
     assert int(glob["max_queued_messages"]) >= 1_000_000
     assert glob["max_queued_bytes"] == "0"
     batch = next((p for p in cli.commands["ingest"].params if p.name == "batch_messages"), None)
