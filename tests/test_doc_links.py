@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 # The notes the project was designed from (kept outside the repository). Built from parts
 # so this file does not cite them itself.
 _NOTES = ("DESIGN", "DOMAIN", "STYLE")
-NOTE_CITATION = re.compile(r"\b(?:%s)\.md\b|\b(?:DESIGN|DOMAIN):\s" % "|".join(_NOTES))
+NOTE_CITATION = re.compile(r"\b(?:" + "|".join(_NOTES) + r")\.md\b|\b(?:DESIGN|DOMAIN):\s")
 DOCS_PATH = re.compile(r"(?<![\w/.-])docs/[\w.-]+(?:/[\w.-]+)*")
 MD_LINK = re.compile(r"\]\(([^)\s]+)\)")
 
