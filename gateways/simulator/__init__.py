@@ -11,7 +11,7 @@ Where things are:
 
 - `engine`: the `Simulator` (public API) and `step()`, which runs a day in order;
   hours worked, stress and the progress of defects are computed there.
-- `state`: `SimState` (what a day changes), `Machines` (fixed traits), the records.
+- `state`: `SimState` (what a day changes), `Traits` (fixed traits), the records.
 - `maintenance`: technician visits (`apply_visit`) and breakdown repairs.
 - `customers`: the maker's warranty inspections and what customers do by themselves.
 - `records`: fault codes, telemetry and the truth of one day.
@@ -24,14 +24,14 @@ from gateways.simulator.state import (
     COMPONENTS,
     BackgroundService,
     DayRecords,
-    Machines,
     SimConfig,
     SimState,
+    Traits,
     VisitResult,
     day_epoch,
 )
 
 __all__ = [
-    "CN_TZ", "COMPONENTS", "VISIT_ACTIONS", "BackgroundService", "DayRecords", "Machines",
+    "CN_TZ", "COMPONENTS", "VISIT_ACTIONS", "BackgroundService", "DayRecords", "Traits",
     "SimConfig", "SimState", "Simulator", "VisitResult", "day_epoch",
 ]

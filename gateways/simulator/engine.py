@@ -3,7 +3,7 @@
 A day goes: the visits booked for the morning (`maintenance`), hours worked, stress and
 the progress of defects to failure (here), breakdowns (`maintenance`), what customers do
 by themselves (`customers`), then the day's fault codes, telemetry and truth (`records`).
-The state it changes is `state.SimState`; the machines' fixed traits are `state.Machines`.
+The state it changes is `state.SimState`; the machines' fixed traits are `state.Traits`.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from gateways.simulator import customers, maintenance, records
 from gateways.simulator.state import (
     C,
     DayRecords,
-    Machines,
     SimConfig,
     SimState,
+    Traits,
     day_epoch,
     initial_state,
 )
@@ -43,19 +43,19 @@ class Simulator:
         # Expected hours per day as a share of a machine's working-day hours, by region.
         self._exp_share = _p_work(self._act) * np.sqrt(self._act)
         rng = np.random.default_rng([self.seed & 0xFFFFFFFF, 7_000_002])
-        self.machines = Machines.draw(fleet, self.seed, rng)
-        self.state = initial_state(self.machines, rng)
-        customers.schedule_inspections(self.machines, self.state, self.config.background)
+        self.traits = Traits.draw(fleet, self.seed, rng)
+        self.state = initial_state(self.traits, rng)
+        customers.schedule_inspections(self.traits, self.state, self.config.background)
 
     @property
     def has_comp(self) -> np.ndarray:
         """(machines, components): which components each machine has."""
-        return self.machines.has_comp
+        return self.traits.has_comp
 
     @property
     def has_part(self) -> np.ndarray:
         """(machines, wear parts): which wear parts each machine has."""
-        return self.machines.has_part
+        return self.traits.has_part
 
     # --- public API ------------------------------------------------------------------
 
@@ -73,7 +73,7 @@ class Simulator:
         "replace_wear" (wear parts past 80 % of their life). parts_available limits
         which parts the technician carries (None = whatever is needed).
         """
-        maintenance.queue_visit(self.machines, self.state, machine_id, day, actions,
+        maintenance.queue_visit(self.traits, self.state, machine_id, day, actions,
                                 parts_available)
 
     def snapshot(self) -> SimState:
@@ -100,7 +100,7 @@ class Simulator:
 
     def step(self) -> DayRecords:
         """Simulate the next day and return its records."""
-        st, f, m = self.state, self.fleet, self.machines
+        st, f, tr = self.state, self.fleet, self.traits
         d = st.day_index
         day = self.day
         M = f.size_n
@@ -119,12 +119,12 @@ class Simulator:
 
         delivered = d >= f.delivery_day
         r = f.region
-        act = self._act[d, r] * np.where(m.peak_month[:, day.month], 1.1, 1.0)
+        act = self._act[d, r] * np.where(tr.peak_month[:, day.month], 1.1, 1.0)
         temp = self._temp[d, r]
 
         # 1. Visits booked for this morning.
         visit_h = np.zeros(M)
-        visits = [maintenance.do_visit(m, st, i, acts, kind, parts, d, day, t0)
+        visits = [maintenance.do_visit(tr, st, i, acts, kind, parts, d, day, t0)
                   for i, acts, kind, parts in st.queued.pop(d, [])]
         service_out: list[dict] = []
         for v, rec in visits:
@@ -143,7 +143,7 @@ class Simulator:
         da_full = hours[:, None] * stress
         d_hazard = W.cum_hazard(st.age + da_full) - W.cum_hazard(st.age)
         d_hazard += st.defect * da_full * W.DEFECT_HAZARD
-        new = (~st.degrading) & m.has_comp & (hours[:, None] > 0) & (
+        new = (~st.degrading) & tr.has_comp & (hours[:, None] > 0) & (
             u_init < 1 - np.exp(-d_hazard))
         # A defect's mode is drawn once, when it starts, and kept in the state: today's
         # draw says nothing about a defect that began on an earlier day.
@@ -172,15 +172,15 @@ class Simulator:
         # 4. Age, wear parts and counters move with the hours actually worked.
         start_meter = st.meter.copy()
         start_idle, start_fuel = st.idle.copy(), st.fuel.copy()
-        st.age += hours[:, None] * stress * m.has_comp
+        st.age += hours[:, None] * stress * tr.has_comp
         part_rate = 1 + W.PART_ABRASIVE * (f.abrasive[:, None] - 1)
-        st.wear += hours[:, None] * part_rate / W.PART_LIFE * m.has_part
+        st.wear += hours[:, None] * part_rate / W.PART_LIFE * tr.has_part
         nursing = 0.15 * progress_today.max(axis=1)
-        idle_share = np.clip(m.idle_share + nursing, 0, 0.8)
+        idle_share = np.clip(tr.idle_share + nursing, 0, 0.8)
         eng = progress_today[:, cat.COMPONENT_INDEX["engine"]]
         blunt = np.clip(st.part_wear("bucket_teeth") - 1, 0, 2)   # worn teeth dig harder
         load_now = np.clip(f.load + 6 * eng + 4 * blunt, 5, 100)
-        fuel_rate = m.fuel_rate * (load_now / 60) * (1 + 0.1 * eng)
+        fuel_rate = tr.fuel_rate * (load_now / 60) * (1 + 0.1 * eng)
         st.meter += hours
         st.idle += hours * idle_share
         st.fuel += hours * fuel_rate
@@ -191,21 +191,21 @@ class Simulator:
         # 5. Breakdowns: truth rows now, the work order when the technician arrives.
         failures: list[dict] = []
         for i in np.flatnonzero(failed_machine):
-            failures.extend(maintenance.breakdown(m, st, int(i), failing[i], fail_at_h[i], d, t0))
+            failures.extend(maintenance.breakdown(tr, st, int(i), failing[i], fail_at_h[i], d, t0))
 
         # 6. What customers do by themselves (booked for a later morning).
-        customers.customer_day(m, st, d, delivered, bg)
+        customers.customer_day(tr, st, d, delivered, bg)
 
         # 7. Fault codes and telemetry.
-        day_start = t0 + m.start_clock * 3600
-        faults = records.fault_codes(m, st, d, hours, progress_today, u_rel, u_bg, day_start)
-        telemetry = records.telemetry(m, st, d, hours, start_meter, start_idle, start_fuel,
+        day_start = t0 + tr.start_clock * 3600
+        faults = records.fault_codes(tr, st, d, hours, progress_today, u_rel, u_bg, day_start)
+        telemetry = records.telemetry(tr, st, d, hours, start_meter, start_idle, start_fuel,
                                       idle_share, fuel_rate, load_now, progress_today, temp,
                                       day_start)
 
         # 8. Work orders whose technician arrives today.
         service_out.extend(st.pending_orders.pop(d, []))
-        truth = records.truth(m, st, d, hours, stress, s_pf, delivered, self._exp_share)
+        truth = records.truth(tr, st, d, hours, stress, s_pf, delivered, self._exp_share)
         st.day_index += 1
         return DayRecords(day=day, day_index=d, telemetry=telemetry, faults=faults,
                           service=service_out, failures=failures, truth=truth,
@@ -215,12 +215,12 @@ class Simulator:
 
     def _stress(self, temp: np.ndarray) -> np.ndarray:
         """How fast each component ages per hour today: load, heat, ground, overdue parts."""
-        f, st, m = self.fleet, self.state, self.machines
+        f, st, tr = self.fleet, self.state, self.traits
         load = np.power((f.load / 55.0)[:, None], W.LOAD_EXPONENT)
         heat = 1 + W.HEAT_SENSITIVITY * np.maximum(temp - 28.0, 0)[:, None]
         abrasive = np.power(f.abrasive[:, None], W.ABRASIVE_EXPONENT)
-        overdue = 1 + W.OVERDUE_GAIN * (np.clip(st.wear - 1, 0, 3) * m.has_part) @ W.LINK.T
-        return np.clip(m.frailty * load * heat * abrasive * overdue, 0.05, W.MAX_STRESS)
+        overdue = 1 + W.OVERDUE_GAIN * (np.clip(st.wear - 1, 0, 3) * tr.has_part) @ W.LINK.T
+        return np.clip(tr.frailty * load * heat * abrasive * overdue, 0.05, W.MAX_STRESS)
 
     def _region_lat(self) -> np.ndarray:
         return np.array([cat.REGIONS[r].lat for r in REGION_IDS])[self.fleet.region]

@@ -17,18 +17,18 @@ from fleetcare import catalogue as cat
 from gateways import wear as W
 from gateways.fleet import LINE_IDS, WEAR_PARTS
 from gateways.rand import hashed_uniform
-from gateways.simulator.state import COMPONENTS, C, Machines, SimState, VisitResult, day_epoch
+from gateways.simulator.state import COMPONENTS, C, SimState, Traits, VisitResult, day_epoch
 
 VISIT_ACTIONS = frozenset({"inspect", "service", "replace_wear"})
 
 
-def queue_visit(m: Machines, st: SimState, machine_id: str, day: date, actions: Iterable[str],
+def queue_visit(tr: Traits, st: SimState, machine_id: str, day: date, actions: Iterable[str],
                 parts_available: dict[str, int] | None = None) -> None:
     """Queue a technician visit for `day` (today or later); see `Simulator.apply_visit`."""
     acts = frozenset(actions)
     if not acts or not acts <= VISIT_ACTIONS:
         raise ValueError(f"actions must be a non-empty subset of {sorted(VISIT_ACTIONS)}")
-    fleet = m.fleet
+    fleet = tr.fleet
     d = (day - fleet.start).days
     if d < st.day_index:
         next_day = fleet.start + timedelta(days=st.day_index)
@@ -47,16 +47,16 @@ def merge_parts(parts: list[tuple[str, int]]) -> list[dict]:
     return [{"part": p, "qty": min(q, 1000)} for p, q in merged.items()]
 
 
-def do_visit(m: Machines, st: SimState, i: int, acts: frozenset[str], kind: str,
+def do_visit(tr: Traits, st: SimState, i: int, acts: frozenset[str], kind: str,
              parts_available: dict | None, d: int, day: date,
              t0: float) -> tuple[VisitResult, dict]:
     """Machine i's visit this morning: what it did, and its work order."""
-    f = m.fleet
-    u = hashed_uniform(m.seed, "visit", d, i, np.arange(C + 4))
+    f = tr.fleet
+    u = hashed_uniform(tr.seed, "visit", d, i, np.arange(C + 4))
     parts: list[tuple[str, int]] = []
     found: list[str] = []
     serviced: tuple[str, ...] = ()
-    cost = m.travel_cost(i) + 300.0
+    cost = tr.travel_cost(i) + 300.0
     hours_on_site = 1.0 + u[C]
 
     def take(part: str, qty: int) -> bool:
@@ -71,10 +71,10 @@ def do_visit(m: Machines, st: SimState, i: int, acts: frozenset[str], kind: str,
         interval = cat.interval_due(max(st.meter[i], 250.0))
         for part, qty in interval.parts:
             j = WEAR_PARTS.index(part)
-            if m.has_part[i, j] and take(part, qty):
+            if tr.has_part[i, j] and take(part, qty):
                 st.wear[i, j] = 0.0
         serviced = tuple(c for c in interval.components
-                         if m.has_comp[i, cat.COMPONENT_INDEX[c]])
+                         if tr.has_comp[i, cat.COMPONENT_INDEX[c]])
         for c in serviced:
             st.age[i, cat.COMPONENT_INDEX[c]] *= W.AFTER_SERVICE
         st.last_service_meter[i] = st.meter[i]
@@ -106,7 +106,7 @@ def do_visit(m: Machines, st: SimState, i: int, acts: frozenset[str], kind: str,
                 found.append(comp)
                 st.clear_codes(i, comp)
     if "replace_wear" in acts:
-        for j in np.flatnonzero(m.has_part[i] & (st.wear[i] >= W.WEAR_REPLACE_AT)):
+        for j in np.flatnonzero(tr.has_part[i] & (st.wear[i] >= W.WEAR_REPLACE_AT)):
             part = WEAR_PARTS[j]
             if take(part, cat.PARTS[part].qty):
                 st.wear[i, j] = 0.0
@@ -118,39 +118,39 @@ def do_visit(m: Machines, st: SimState, i: int, acts: frozenset[str], kind: str,
                          serviced, tuple((p["part"], p["qty"]) for p in merged),
                          round(cost, 2), round(hours_on_site, 1))
     record = {
-        "machine": i, "ts": ts, "work_order": m.next_work_order(st), "kind": kind,
+        "machine": i, "ts": ts, "work_order": tr.next_work_order(st), "kind": kind,
         "components": sorted(set(found) | set(serviced), key=cat.COMPONENT_INDEX.get),
         "parts": merged, "downtime_h": result.downtime_h, "cost_cny": result.cost_cny,
         "engine_hours": float(st.meter[i]), "station_id": f.machines[i].station_id,
-        "technician": m.technician(i, float(u[C + 3])),
+        "technician": tr.technician(i, float(u[C + 3])),
     }
     return result, record
 
 
-def breakdown(m: Machines, st: SimState, i: int, failing: np.ndarray, fail_h: np.ndarray,
+def breakdown(tr: Traits, st: SimState, i: int, failing: np.ndarray, fail_h: np.ndarray,
               d: int, t0: float) -> list[dict]:
     """Machine i broke down today: repair it, queue its work order, return the truth rows."""
-    f = m.fleet
+    f = tr.fleet
     line = cat.PRODUCT_LINES[LINE_IDS[f.line[i]]]
     comps = np.flatnonzero(failing)
     first_h = float(fail_h[comps].min())
-    fail_ts = t0 + (m.start_clock[i] + first_h) * 3600
-    u = hashed_uniform(m.seed, "breakdown", d, i, np.arange(8))
+    fail_ts = t0 + (tr.start_clock[i] + first_h) * 3600
+    u = hashed_uniform(tr.seed, "breakdown", d, i, np.arange(8))
     # Response: same day if near and early, else next day; remote sites a day more.
-    clock = m.start_clock[i] + first_h
+    clock = tr.start_clock[i] + first_h
     delay_days = (0 if f.station_km[i] < 60 and clock < 14 else 1) + (
         1 if f.station_km[i] > 150 else 0) + (1 if u[0] < 0.15 else 0)
     arrive_h = 9.0 + 6.0 * u[1] if delay_days else min(clock + 2 + 2 * u[1], 21.0)
-    arrive_ts = m.ts(d + delay_days, arrive_h)
+    arrive_ts = tr.ts(d + delay_days, arrive_h)
     parts: list[tuple[str, int]] = []
     repair_h = 0.0
-    cost = m.travel_cost(i)
+    cost = tr.travel_cost(i)
     wait_parts_h = 0.0
     truth_rows = []
     for c in comps:
         comp = COMPONENTS[c]
         info = cat.COMPONENT_INFO[comp]
-        uk = hashed_uniform(m.seed, "repair", d, i, c, np.arange(4))
+        uk = hashed_uniform(tr.seed, "repair", d, i, c, np.arange(4))
         repair_h += info.repair_downtime_h * line.downtime_scale * float(
             np.exp(0.7 * (uk[0] - 0.5)))
         cost += info.repair_cost_cny * line.breakdown_cost_scale * float(
@@ -172,12 +172,12 @@ def breakdown(m: Machines, st: SimState, i: int, failing: np.ndarray, fail_h: np
         # Related fluids and filters are renewed with the repair.
         for p in W.LINKED_PARTS[comp]:
             j = WEAR_PARTS.index(p)
-            if m.has_part[i, j] and cat.PARTS[p].kind == "wear":
+            if tr.has_part[i, j] and cat.PARTS[p].kind == "wear":
                 st.wear[i, j] = 0.0
                 parts.append((p, cat.PARTS[p].qty))
                 cost += cat.PARTS[p].price_cny * cat.PARTS[p].qty
         truth_rows.append({
-            "machine": i, "ts": t0 + (m.start_clock[i] + float(fail_h[c])) * 3600,
+            "machine": i, "ts": t0 + (tr.start_clock[i] + float(fail_h[c])) * 3600,
             "component": comp,
             "cause": "early_life" if st.defect[i, c] else (
                 "sudden" if st.sudden[i, c] else "wear"),
@@ -198,7 +198,7 @@ def breakdown(m: Machines, st: SimState, i: int, failing: np.ndarray, fail_h: np
     back_ts = fail_ts + downtime * 3600
     back_day = int((back_ts - day_epoch(f.start)) // 86400) + 1
     st.down_until[i] = max(int(st.down_until[i]), back_day)
-    order = m.next_work_order(st)
+    order = tr.next_work_order(st)
     for row in truth_rows:
         row["work_order"] = order
         row["downtime_h"] = downtime
@@ -207,6 +207,6 @@ def breakdown(m: Machines, st: SimState, i: int, failing: np.ndarray, fail_h: np
         "components": [COMPONENTS[c] for c in comps], "parts": merge_parts(parts),
         "downtime_h": round(downtime, 1), "cost_cny": round(cost, 2),
         "engine_hours": float(st.meter[i] + first_h), "station_id": f.machines[i].station_id,
-        "technician": m.technician(i, u[2]),
+        "technician": tr.technician(i, u[2]),
     })
     return truth_rows

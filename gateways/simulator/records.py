@@ -12,15 +12,15 @@ import numpy as np
 from fleetcare import catalogue as cat
 from gateways import wear as W
 from gateways.rand import day_rng, hashed_uniform, poisson_from_uniform
-from gateways.simulator.state import COMPONENTS, SPN_TABLE, C, Machines, SimState
+from gateways.simulator.state import COMPONENTS, SPN_TABLE, C, SimState, Traits
 
 
-def fault_codes(m: Machines, st: SimState, d: int, hours: np.ndarray, progress: np.ndarray,
+def fault_codes(tr: Traits, st: SimState, d: int, hours: np.ndarray, progress: np.ndarray,
                 u_rel: np.ndarray, u_bg: np.ndarray,
                 day_start: np.ndarray) -> dict[str, np.ndarray]:
     """J1939 codes (SPN, FMI, occurrence count): benign ones, and precursors of defects."""
     lam = hours[:, None] * (W.BENIGN_RATE + W.PRECURSOR_RATE * st.symptomatic
-                            * (progress ** 2)) * m.has_comp
+                            * (progress ** 2)) * tr.has_comp
     n_rel = poisson_from_uniform(lam, u_rel)
     n_bg = poisson_from_uniform(hours * W.BACKGROUND_RATE, u_bg)
     mi, ci = np.nonzero(n_rel)
@@ -39,7 +39,7 @@ def fault_codes(m: Machines, st: SimState, d: int, hours: np.ndarray, progress: 
     within = np.empty(n, np.int64)
     within[order0] = np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
     k = np.arange(n)
-    u = [hashed_uniform(m.seed, f"fault{j}", d, mach, slot, within) for j in range(4)]
+    u = [hashed_uniform(tr.seed, f"fault{j}", d, mach, slot, within) for j in range(4)]
     spn = np.empty(n, np.int64)
     fmi = np.empty(n, np.int64)
     for j in range(len(rel_m)):
@@ -63,12 +63,12 @@ def fault_codes(m: Machines, st: SimState, d: int, hours: np.ndarray, progress: 
             "active": active}
 
 
-def telemetry(m: Machines, st: SimState, d: int, hours: np.ndarray, meter0: np.ndarray,
+def telemetry(tr: Traits, st: SimState, d: int, hours: np.ndarray, meter0: np.ndarray,
               idle0: np.ndarray, fuel0: np.ndarray, idle_share: np.ndarray,
               fuel_rate: np.ndarray, load_now: np.ndarray, progress: np.ndarray,
               temp: np.ndarray, day_start: np.ndarray) -> dict[str, np.ndarray]:
     """Readings every operating hour and at key-off: counters, position, temperatures."""
-    f = m.fleet
+    f = tr.fleet
     worked = np.flatnonzero(hours > 0)
     # A reading every operating hour, and one at key-off.
     n = np.floor(hours[worked]).astype(np.int64) + 1
@@ -76,7 +76,7 @@ def telemetry(m: Machines, st: SimState, d: int, hours: np.ndarray, meter0: np.n
     first = np.repeat(np.cumsum(n) - n, n)
     k = np.arange(len(mach)) - first + 1
     t_h = np.minimum(k.astype(np.float64), hours[mach])
-    rng = day_rng(m.seed, d, "telemetry")
+    rng = day_rng(tr.seed, d, "telemetry")
     R = len(mach)
     ci = cat.COMPONENT_INDEX
     agef = np.clip(st.age / W.ETA, 0, 3)
@@ -96,7 +96,7 @@ def telemetry(m: Machines, st: SimState, d: int, hours: np.ndarray, meter0: np.n
     press = (120 + 2.6 * load - 45 * drift[mach, ci["hydraulic_pump"]]
              - 15 * drift[mach, ci["main_valve"]] + rng.normal(0, 10, R))
     engine = f.has_engine[mach]
-    hydraulic = m.has_comp[mach, ci["hydraulic_pump"]]
+    hydraulic = tr.has_comp[mach, ci["hydraulic_pump"]]
     jitter = rng.normal(0, 0.0004, (2, R))
     out = {
         "machine": mach,
@@ -114,11 +114,11 @@ def telemetry(m: Machines, st: SimState, d: int, hours: np.ndarray, meter0: np.n
     return out
 
 
-def truth(m: Machines, st: SimState, d: int, hours: np.ndarray, stress: np.ndarray,
+def truth(tr: Traits, st: SimState, d: int, hours: np.ndarray, stress: np.ndarray,
           s_pf: np.ndarray, delivered: np.ndarray,
           exp_share: np.ndarray) -> dict[str, np.ndarray]:
     """Per delivered machine: health, hazard, the oracle's 30-day risk, wear (for scoring)."""
-    f = m.fleet
+    f = tr.fleet
     health = np.exp(-W.cum_hazard(st.age)) * np.where(
         st.degrading, 0.3 + 0.7 * st.pf_left / np.maximum(st.pf_total, 1e-9), 1.0)
     t_left = st.pf_left / s_pf
@@ -134,12 +134,12 @@ def truth(m: Machines, st: SimState, d: int, hours: np.ndarray, stress: np.ndarr
     p_idle = p_start * W.pf_cdf(window * s_pf / 2)
     risk30 = np.where(st.degrading, running, p_idle)
     keep = np.flatnonzero(delivered)
-    mask = m.has_comp[keep]
+    mask = tr.has_comp[keep]
     return {
         "machine": keep, "hours": hours[keep], "engine_hours": st.meter[keep],
         "health": np.where(mask, health[keep], np.nan),
         "hazard": np.where(mask, hazard[keep], np.nan),
         "risk30": np.where(mask, risk30[keep], np.nan),
         "degrading": st.degrading[keep] & mask,
-        "wear": np.where(m.has_part[keep], st.wear[keep], np.nan),
+        "wear": np.where(tr.has_part[keep], st.wear[keep], np.nan),
     }

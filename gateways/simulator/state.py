@@ -1,6 +1,6 @@
 """What the simulator knows: the fixed traits of each machine and the state that a day changes.
 
-`Machines` is drawn once from the fleet and a seed and never changes; `SimState` is
+`Traits` is drawn once from the fleet and a seed and never changes; `SimState` is
 everything a day changes, so a snapshot of it branches the fleet. The records a day
 returns (`DayRecords`, `VisitResult`) and the run's settings live here too, because every
 other module of the simulator speaks them.
@@ -117,7 +117,7 @@ class SimState:
 
 
 @dataclass(eq=False)
-class Machines:
+class Traits:
     """Each machine's fixed traits, drawn once from the seed; no day changes them."""
 
     fleet: Fleet
@@ -137,7 +137,7 @@ class Machines:
     step_h: np.ndarray            # service interval step: 250 h severe duty, else 500 h
 
     @classmethod
-    def draw(cls, fleet: Fleet, seed: int, rng: np.random.Generator) -> Machines:
+    def draw(cls, fleet: Fleet, seed: int, rng: np.random.Generator) -> Traits:
         M = fleet.size_n
         # The draw order is part of the seed's meaning: keep it.
         frailty = rng.lognormal(0, W.FRAILTY_SIGMA, (M, C))
@@ -180,9 +180,9 @@ class Machines:
         return f"WO{self.seed % 1000:03d}-{st.work_orders:07d}"
 
 
-def initial_state(m: Machines, rng: np.random.Generator) -> SimState:
+def initial_state(tr: Traits, rng: np.random.Generator) -> SimState:
     """A fleet that has been working: ages, running defects and wear as of day 0."""
-    f = m.fleet
+    f = tr.fleet
     M = f.size_n
     age_days = np.maximum(-f.delivery_day, 0)
     meter = age_days * f.base_hours * 0.55 * rng.uniform(0.8, 1.2, M)
@@ -190,22 +190,22 @@ def initial_state(m: Machines, rng: np.random.Generator) -> SimState:
     # Old components have been repaired at least once: their age restarted.
     worn = age > W.ETA
     age = np.where(worn, W.ETA * rng.uniform(0.2, 0.9, (M, C)), age)
-    age *= m.has_comp
-    defect = (rng.random((M, C)) < W.DEFECT_SHARE) & m.has_comp
+    age *= tr.has_comp
+    defect = (rng.random((M, C)) < W.DEFECT_SHARE) & tr.has_comp
     defect &= rng.random((M, C)) < np.exp(-meter[:, None] * W.DEFECT_HAZARD)
     # Warm start: defects already running, as in a fleet that has been working.
     p_run = 1 - np.exp(-W.hazard_rate(age) * 120.0)
-    degrading = (rng.random((M, C)) < p_run) & m.has_comp & (age > 0)
+    degrading = (rng.random((M, C)) < p_run) & tr.has_comp & (age > 0)
     pf_total = W.gradual_pf(rng.standard_normal((M, C)))
     pf_left = pf_total * rng.uniform(0.2, 1.0, (M, C))
     symptomatic = rng.random((M, C)) < W.SYMPTOMATIC_SHARE
-    step = m.step_h
+    step = tr.step_h
     last_service = np.maximum(meter - rng.uniform(0, 1, M) * step, 0)
     life = W.PART_LIFE
-    wear = np.where(m.has_part,
+    wear = np.where(tr.has_part,
                     rng.uniform(0, 1, (M, P)) * np.minimum(meter[:, None] / life, 1.0), 0.0)
     return SimState(
-        day_index=0, meter=meter, idle=meter * m.idle_share, fuel=meter * m.fuel_rate
+        day_index=0, meter=meter, idle=meter * tr.idle_share, fuel=meter * tr.fuel_rate
         * 0.55, site_lat=np.array([x.site_lat for x in f.machines]),
         site_lon=np.array([x.site_lon for x in f.machines]),
         age=age, degrading=degrading, pf_left=np.where(degrading, pf_left, 0.0),
