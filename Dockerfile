@@ -27,6 +27,8 @@ COPY features ./features
 COPY models ./models
 COPY scheduler ./scheduler
 COPY backtest ./backtest
+COPY bench ./bench
+COPY app ./app
 RUN uv sync --frozen --no-dev
 
 # Run as an unprivileged user; FLEETCARE_DATA_DIR (a volume in docker-compose.yml) is its.

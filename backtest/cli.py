@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from backtest.config import ALL_POLICIES, POLICIES, BacktestConfig, ablation_policies
+from fleetcare.clikit import settings_of
 
 log = logging.getLogger("fleetcare.backtest.cli")
 
@@ -63,7 +64,6 @@ def backtest(ctx: click.Context, machines: int, weeks: int, seeds: int, start: d
     dropped at the end.
     """
     from backtest.runner import run_backtest
-    from fleetcare.cli import settings_of
     from fleetcare.runtime import services
 
     chosen = tuple(p.strip() for p in policies.split(",") if p.strip())

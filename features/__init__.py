@@ -11,7 +11,7 @@ Module map:
                  from the annotated SQL (``fleetcare features list``)
 - ``frame``      ``load_features`` (features + labels as a typed DataFrame) and
                  ``wear_intervals`` (censored wear-part lives for survival models)
-- ``cli``        ``fleetcare features build|list|status`` and ``fleetcare bench features``
+- ``cli``        ``fleetcare features build|list|status`` (its benchmark: ``bench.features``)
 - ``synthetic``  bench-scale raw data written by the database (generate_series)
 - ``testing``    small hand-made fleets written straight into the raw tables
 - ``sql/``       every statement, named (``-- name:``); ``migrations/0200_features.sql``

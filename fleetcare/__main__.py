@@ -1,5 +1,5 @@
 """`python -m fleetcare` is the same as the `fleetcare` command."""
 
-from fleetcare.cli import main
+from app.cli import main
 
 main()

@@ -28,6 +28,7 @@ import click
 import psycopg
 
 from fleetcare import catalogue as cat
+from fleetcare.clikit import settings_of
 from fleetcare.errors import TerminalError
 
 FILES = {"components": "components.csv", "fault_codes": "fault_codes.csv"}
@@ -204,7 +205,6 @@ def show_cmd(ctx: click.Context, as_json: bool) -> None:
     """List the active catalogue's components and fault codes with their source."""
     import json
 
-    from fleetcare.cli import settings_of
     from fleetcare.db import connect
     from fleetcare.runtime import services
 
@@ -229,7 +229,6 @@ def import_cmd(ctx: click.Context, folder: Path) -> None:
     """Check FOLDER's components.csv and fault_codes.csv and make them the imported part
     of the active catalogue (replacing an earlier import). Run `fleetcare features build
     --rebuild-as-of-now` afterwards to restate features built before."""
-    from fleetcare.cli import settings_of
     from fleetcare.db import connect
     from fleetcare.runtime import services
 
@@ -246,7 +245,6 @@ def import_cmd(ctx: click.Context, folder: Path) -> None:
 @click.pass_context
 def export_cmd(ctx: click.Context, folder: Path) -> None:
     """Write the active catalogue to FOLDER as files `catalogue import` reads."""
-    from fleetcare.cli import settings_of
     from fleetcare.db import connect
     from fleetcare.runtime import services
 

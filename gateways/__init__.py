@@ -7,7 +7,7 @@ Module map:
 - simulator/    Simulator: step() a day → DayRecords; apply_visit(), snapshot(), copy()
                 (engine: step(); state; maintenance: visits, repairs; customers; records)
 - uplink.py     gateways: seq numbers, store-and-forward, resends, skew, meter resets
-- publisher.py  MQTT (paho 2.x, QoS 1, PUBACK window); sinks.py: pairs, jsonl, direct
+- publisher.py  MQTT (paho 2.x, QoS 1, PUBACK window); sinks.py: pairs, jsonl
 - truth.sql / truth.py   the `truth` schema (evaluation and backtests only)
 - master.py     upsert master data, CSV export; report.py run statistics
 - run.py        SimulationRun: the pieces wired together; cli.py `fleetcare simulate`

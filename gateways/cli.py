@@ -6,68 +6,91 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import click
 
+from fleetcare.clikit import settings_of
 from gateways.simulator import BackgroundService
-from gateways.uplink import Messiness
+from gateways.uplink import Message, Messiness
 
 log = logging.getLogger("gateways.cli")
 _DEFAULT = Messiness()
 
 
-@click.command()
-@click.option("--machines", default=200, show_default=True, type=click.IntRange(min=1),
-              help="Fleet size.")
-@click.option("--days", default=365, show_default=True, type=click.IntRange(min=1),
-              help="Days to simulate.")
-@click.option("--seed", default=7, show_default=True, help="Same seed, same messages and truth.")
-@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="First simulated day [default: today minus --days].")
-@click.option("--backfill", "speed", flag_value=0.0, default=True,
-              help="Publish history as fast as the broker takes it (default).")
-@click.option("--speed", "speed", type=float,
-              help="Live mode: accelerated clock (3600 = one simulated hour per second).")
-@click.option("--sink", type=click.Choice(["mqtt", "direct", "jsonl", "null"]), default="mqtt",
-              show_default=True, help="mqtt: the broker; direct: ingest's write path without a "
-              "broker; jsonl: a file (--out); null: generate only (speed tests).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="File for --sink jsonl ('-' = stdout).")
-@click.option("--export-csv", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Also write the fleet master data as CSV files into this folder.")
-@click.option("--truth/--no-truth", default=True, show_default=True,
-              help="Write the hidden truth to the database's `truth` schema.")
-@click.option("--no-db", is_flag=True, help="Do not touch a database (no master data, no truth).")
-@click.option("--maker-inspections/--no-maker-inspections", default=True, show_default=True,
-              help="Today's 1/3/6/12-month warranty inspections (off: a policy decides).")
-@click.option("--customer-services/--no-customer-services", default=True, show_default=True,
-              help="Customers booking hour-interval services by themselves.")
-@click.option("--gap-rate", default=_DEFAULT.gap_rate, show_default=True,
-              help="Chance per machine-day that a coverage gap starts.")
-@click.option("--gap-days", default=_DEFAULT.gap_days, show_default=True,
-              help="Mean coverage gap length, days.")
-@click.option("--duplicate-rate", default=_DEFAULT.duplicate_rate, show_default=True)
-@click.option("--out-of-order-rate", default=_DEFAULT.out_of_order_rate, show_default=True)
-@click.option("--skew-share", default=_DEFAULT.skew_share, show_default=True,
-              help="Share of gateways with a skewed clock.")
-@click.option("--meter-reset-rate", default=_DEFAULT.meter_reset_rate, show_default=True,
-              help="Hour meters replaced per machine-year.")
-@click.option("--malformed-rate", default=_DEFAULT.malformed_rate, show_default=True)
-@click.option("--clean", is_flag=True, help="No messiness at all (all rates 0).")
-@click.option("--clients", default=4, show_default=True, help="MQTT connections.")
-@click.option("--window", default=2000, show_default=True, help="Max unacknowledged messages.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
-@click.pass_context
-def simulate(ctx: click.Context, machines: int, days: int, seed: int, start: object,
-             speed: float | None, sink: str, out: Path | None, export_csv: Path | None,
-             truth: bool, no_db: bool, maker_inspections: bool, customer_services: bool,
-             gap_rate: float, gap_days: float, duplicate_rate: float, out_of_order_rate: float,
-             skew_share: float, meter_reset_rate: float, malformed_rate: float, clean: bool,
-             clients: int, window: int, as_json: bool) -> None:
-    """Simulate a fleet's machines and publish their telemetry, fault codes and work orders."""
-    from fleetcare.cli import settings_of
+# ingest's direct write path (gateways sit below ingest, so it is handed in from above).
+DirectSink = Callable[[str, Iterable[Message]], dict]
+
+_OPTIONS = (
+    click.option("--machines", default=200, show_default=True, type=click.IntRange(min=1),
+                 help="Fleet size."),
+    click.option("--days", default=365, show_default=True, type=click.IntRange(min=1),
+                 help="Days to simulate."),
+    click.option("--seed", default=7, show_default=True,
+                 help="Same seed, same messages and truth."),
+    click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None,
+                 help="First simulated day [default: today minus --days]."),
+    click.option("--backfill", "speed", flag_value=0.0, default=True,
+                 help="Publish history as fast as the broker takes it (default)."),
+    click.option("--speed", "speed", type=float,
+                 help="Live mode: accelerated clock (3600 = one simulated hour per second)."),
+    click.option("--sink", type=click.Choice(["mqtt", "direct", "jsonl", "null"]), default="mqtt",
+                 show_default=True, help="mqtt: the broker; direct: ingest's write path without a "
+                 "broker; jsonl: a file (--out); null: generate only (speed tests)."),
+    click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                 help="File for --sink jsonl ('-' = stdout)."),
+    click.option("--export-csv", type=click.Path(file_okay=False, path_type=Path), default=None,
+                 help="Also write the fleet master data as CSV files into this folder."),
+    click.option("--truth/--no-truth", default=True, show_default=True,
+                 help="Write the hidden truth to the database's `truth` schema."),
+    click.option("--no-db", is_flag=True,
+                 help="Do not touch a database (no master data, no truth)."),
+    click.option("--maker-inspections/--no-maker-inspections", default=True, show_default=True,
+                 help="Today's 1/3/6/12-month warranty inspections (off: a policy decides)."),
+    click.option("--customer-services/--no-customer-services", default=True, show_default=True,
+                 help="Customers booking hour-interval services by themselves."),
+    click.option("--gap-rate", default=_DEFAULT.gap_rate, show_default=True,
+                 help="Chance per machine-day that a coverage gap starts."),
+    click.option("--gap-days", default=_DEFAULT.gap_days, show_default=True,
+                 help="Mean coverage gap length, days."),
+    click.option("--duplicate-rate", default=_DEFAULT.duplicate_rate, show_default=True),
+    click.option("--out-of-order-rate", default=_DEFAULT.out_of_order_rate, show_default=True),
+    click.option("--skew-share", default=_DEFAULT.skew_share, show_default=True,
+                 help="Share of gateways with a skewed clock."),
+    click.option("--meter-reset-rate", default=_DEFAULT.meter_reset_rate, show_default=True,
+                 help="Hour meters replaced per machine-year."),
+    click.option("--malformed-rate", default=_DEFAULT.malformed_rate, show_default=True),
+    click.option("--clean", is_flag=True, help="No messiness at all (all rates 0)."),
+    click.option("--clients", default=4, show_default=True, help="MQTT connections."),
+    click.option("--window", default=2000, show_default=True, help="Max unacknowledged messages."),
+    click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object."),
+)
+
+
+def simulate_command(direct_sink: DirectSink | None = None) -> click.Command:
+    """`fleetcare simulate`; `direct_sink` stores messages for --sink direct."""
+
+    def simulate(ctx: click.Context, **options: Any) -> None:
+        """Simulate a fleet's machines and publish their telemetry, fault codes and work orders."""
+        _simulate(ctx, direct_sink, **options)
+
+    # The decorators' order: the last one applied is the first option listed.
+    callback = click.pass_context(simulate)
+    for option in reversed(_OPTIONS):
+        callback = option(callback)
+    return click.command("simulate")(callback)
+
+
+def _simulate(ctx: click.Context, direct_sink: DirectSink | None, machines: int, days: int,
+              seed: int, start: object, speed: float | None, sink: str, out: Path | None,
+              export_csv: Path | None,
+              truth: bool, no_db: bool, maker_inspections: bool, customer_services: bool,
+              gap_rate: float, gap_days: float, duplicate_rate: float, out_of_order_rate: float,
+              skew_share: float, meter_reset_rate: float, malformed_rate: float, clean: bool,
+              clients: int, window: int, as_json: bool) -> None:
     from fleetcare.runtime import services
     from gateways.master import export_csv as write_csv
     from gateways.master import write_master_data
@@ -77,6 +100,9 @@ def simulate(ctx: click.Context, machines: int, days: int, seed: int, start: obj
         raise click.UsageError("--sink jsonl needs --out FILE")
     if no_db and sink == "direct":
         raise click.UsageError("--sink direct needs the database")
+    if sink == "direct" and direct_sink is None:
+        raise click.UsageError("--sink direct needs ingest's write path, which this "
+                               "command was built without")
     messiness = Messiness.clean() if clean else Messiness(
         gap_rate, gap_days, duplicate_rate, out_of_order_rate, skew_share, meter_reset_rate,
         malformed_rate)
@@ -127,9 +153,8 @@ def simulate(ctx: click.Context, machines: int, days: int, seed: int, start: obj
                            password=settings.mqtt_password) as pub:
                 result["published"] = pub.publish(messages)
         elif sink == "direct":
-            from gateways.sinks import ingest_direct
-
-            result["ingest"] = ingest_direct(svc.db, messages)
+            assert direct_sink is not None   # checked with the other arguments above
+            result["ingest"] = direct_sink(svc.db, messages)
         elif sink == "jsonl":
             from gateways.sinks import write_jsonl
 

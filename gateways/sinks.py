@@ -1,4 +1,8 @@
-"""Where messages go besides MQTT: (topic, bytes) pairs, JSON lines, the direct ingest path."""
+"""Where messages go besides MQTT: (topic, bytes) pairs and JSON lines.
+
+The direct ingest path (``--sink direct``) is ingest's ``ingest.direct.ingest_direct``,
+handed to ``simulate`` from above: gateways import no higher stage.
+"""
 
 from __future__ import annotations
 
@@ -23,11 +27,3 @@ def write_jsonl(messages: Iterable[Message], fh: IO[str]) -> Iterator[Message]:
                              "defect": m.defect}, ensure_ascii=False) + "\n")
         yield m
 
-
-def ingest_direct(url: str, messages: Iterable[Message], batch_messages: int = 2000) -> dict:
-    """Store the messages through ingest's decode → validate → write path, no broker."""
-    from ingest.direct import ingest_messages
-
-    counts = ingest_messages(url, pairs(messages), batch_messages=batch_messages)
-    return {"stored": dict(counts.stored), "duplicates": dict(counts.duplicates),
-            "dead_letters": dict(counts.dead_letters), "meter_resets": counts.meter_resets}

@@ -9,14 +9,13 @@ Module map:
                   merge, meter-reset recomputation, dead letters (SQL in ``sql/queries.sql``)
 - ``pipeline``    ``Pipeline`` (decode + machine cache + writer) and ``Counts``: the one
                   path every message takes
-- ``direct``      ``ingest_messages(conn_or_url, messages)``: that path without a broker
+- ``direct``      ``ingest_messages(conn_or_url, messages)``: that path without a broker;
+                  ``ingest_direct``: the simulator's ``--sink direct``
 - ``subscriber``  ``Ingest`` / ``IngestConfig``: persistent QoS 1 session, writer thread,
                   backpressure, acks after commit, reconnects; ``prepare_session``
 - ``fastsock``    read-ahead socket and batched PUBACKs for paho
 - ``metrics``     Prometheus counters and the log summary
 - ``importer``    ``fleetcare import``: CSV / Parquet / AEMP 2.0 through the same path
-- ``loadgen``     a pipelined QoS 1 publisher for benchmarks and tests
-- ``bench``       ``fleetcare bench ingest``
 - ``cli``         ``fleetcare ingest`` and ``fleetcare import``
 - ``migrations``  0100: ``meter_resets``, ``meter_offsets``, ``telemetry_hours``
 """

@@ -10,6 +10,8 @@ from typing import Any
 
 import click
 
+from fleetcare.clikit import settings_of
+
 log = logging.getLogger("ingest.cli")
 
 
@@ -54,7 +56,6 @@ def ingest(ctx: click.Context, once: bool, idle_exit_s: float, connect_timeout_s
     Runs until SIGTERM/SIGINT (a second one exits without waiting for the database);
     with --once it exits when the session's queue is drained.
     """
-    from fleetcare.cli import settings_of
     from fleetcare.runtime import services
     from ingest.subscriber import Ingest, IngestConfig, prepare_session
 
@@ -184,7 +185,6 @@ def import_(ctx: click.Context, args: tuple[str, ...], arrived_at: Any, encoding
     """
     from datetime import UTC
 
-    from fleetcare.cli import settings_of
     from fleetcare.runtime import services
     from ingest.importer import import_file
 

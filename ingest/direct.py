@@ -14,6 +14,8 @@ from itertools import islice
 import psycopg
 
 from fleetcare import db
+from gateways.sinks import pairs
+from gateways.uplink import Message
 from ingest.decode import Decoder
 from ingest.pipeline import Counts, MachineCache, Pipeline
 
@@ -45,3 +47,15 @@ def ingest_messages(conn_or_url: psycopg.Connection | str,
         batch, result = pipeline.process(chunk, received_at)
         counts.add(batch, result)
     return counts
+
+
+def ingest_direct(url: str, messages: Iterable[Message],
+                  batch_messages: int = DEFAULT_BATCH_MESSAGES) -> dict:
+    """Store simulated gateway messages through this path; the counts as plain dicts.
+
+    The simulator's ``--sink direct``: gateways sit below ingest, so the root command
+    hands this to ``gateways.cli.simulate_command`` rather than gateways importing it.
+    """
+    counts = ingest_messages(url, pairs(messages), batch_messages=batch_messages)
+    return {"stored": dict(counts.stored), "duplicates": dict(counts.duplicates),
+            "dead_letters": dict(counts.dead_letters), "meter_resets": counts.meter_resets}

@@ -18,7 +18,7 @@ Module map:
   seasonal hours forecast, wear-part due dates.
 - ``registry``: model versions in ``model_versions`` (checksum, feature list, one active).
 - ``scoring``: ``score_day`` / ``score_frame`` (the backtest's weekly call) and writes.
-- ``jobs`` / ``cli`` / ``bench`` / ``plot``: the commands ``train``, ``evaluate``, ``score``,
-  ``bench models``.
+- ``jobs`` / ``cli`` / ``plot``: the commands ``train``, ``evaluate``, ``score`` (the
+  benchmark, ``bench models``, is ``bench.models``).
 - ``synthetic``: a features-shaped synthetic fleet with known hazards, for tests and bench.
 """

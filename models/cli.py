@@ -10,17 +10,12 @@ from typing import Any
 
 import click
 
+from fleetcare.clikit import settings_of
 from models import metrics, signals
 
 log = logging.getLogger("models.cli")
 
 _METHOD_ORDER = ("model", "calendar_rule", "hours_rule", "fault_rule", "oracle")
-
-
-def _settings(ctx: click.Context) -> Any:
-    from fleetcare.cli import settings_of
-
-    return settings_of(ctx)
 
 
 @click.command()
@@ -41,7 +36,7 @@ def train(ctx: click.Context, horizon_d: int, variant: str, activate: bool,
     from models import jobs
     from models.risk import TrainConfig
 
-    with services(_settings(ctx)) as svc:
+    with services(settings_of(ctx)) as svc:
         result = jobs.train(svc.db, horizon_d=horizon_d, config=TrainConfig(variant=variant),
                             activate=activate)
     out = {
@@ -79,7 +74,7 @@ def evaluate(ctx: click.Context, model_id: int | None, as_json: bool, plot_path:
     from fleetcare.runtime import services
     from models import jobs
 
-    with services(_settings(ctx)) as svc:
+    with services(settings_of(ctx)) as svc:
         result = jobs.evaluate(svc.db, model_id=model_id, with_oracle=not no_oracle)
     if plot_path is not None:
         from models.evaluate import PLOT_BUDGETS
@@ -110,7 +105,7 @@ def score(ctx: click.Context, day: datetime | None, as_json: bool) -> None:
     from fleetcare.runtime import services
     from models.scoring import score_day
 
-    with services(_settings(ctx)) as svc:
+    with services(settings_of(ctx)) as svc:
         result = score_day(svc.db, day.date() if day else None)
     summary = result.summary()
     if as_json:

@@ -31,7 +31,6 @@ Database and commands
 - ``service``     ``propose_visit_plan`` / ``propose_parts_plan``: load, plan, store
 - ``export``      CSV and XLSX per station
 - ``demo``        ``plan_for_demo`` / ``demo_lines``: the planning step of ``fleetcare demo``
-- ``bench``       ``fleetcare bench plan``
 - ``cli``         ``fleetcare scheduler``, ``fleetcare jobs``, ``fleetcare plan``
 - ``migrations``  0400: scheduler_jobs, job_runs.trigger, plan_visits, plan_parts,
                   station_stock

@@ -7,13 +7,8 @@ from typing import Any
 
 import click
 
+from fleetcare.clikit import settings_of
 from fleetcare.errors import SettingsError
-
-
-def _settings(ctx: click.Context) -> Any:
-    from fleetcare.cli import settings_of
-
-    return settings_of(ctx)
 
 
 def _scheduler_settings(overrides: tuple[str, ...] = (), **extra: Any) -> Any:
@@ -45,7 +40,7 @@ def scheduler_command(ctx: click.Context, schedules: tuple[str, ...],
     from scheduler.runtime import SchedulerRuntime
 
     sched = _scheduler_settings(schedules)
-    with services(_settings(ctx)) as svc:
+    with services(settings_of(ctx)) as svc:
         runtime = SchedulerRuntime(svc.db, sched)
         click.echo(f"scheduler: {len(sched.job_specs())} job(s); Ctrl-C to stop", err=True)
         runtime.run_until_stopped(duration)
@@ -63,7 +58,7 @@ def jobs_group(ctx: click.Context, job: str | None, limit: int, as_json: bool) -
     from fleetcare.runtime import services
     from scheduler.jobs import list_runs
 
-    with services(_settings(ctx)) as svc:
+    with services(settings_of(ctx)) as svc:
         runs = list_runs(svc.db, job=job, limit=limit)
     if as_json:
         click.echo(json.dumps(runs, default=str))
@@ -91,7 +86,7 @@ def jobs_run(ctx: click.Context, name: str, today: Any, as_json: bool) -> None:
 
     if name not in JOBS:
         raise click.BadParameter(f"unknown job; known: {', '.join(JOBS)}", param_hint="NAME")
-    with services(_settings(ctx)) as svc:
+    with services(settings_of(ctx)) as svc:
         result = run_job(JobContext(svc.db, _scheduler_settings(),
                                     today.date() if today else None), name, trigger="manual")
     out = {"run_id": result.run_id, "job": name, "outcome": result.outcome,
@@ -111,7 +106,7 @@ def jobs_schedules(ctx: click.Context, as_json: bool) -> None:
     from fleetcare.runtime import services
     from scheduler.runtime import stored_schedules
 
-    with services(_settings(ctx)) as svc:
+    with services(settings_of(ctx)) as svc:
         rows = stored_schedules(svc.db)
     if as_json:
         click.echo(json.dumps(rows))
@@ -163,7 +158,7 @@ def plan_visits_cmd(ctx: click.Context, station: str | None, window_start: Any, 
     from scheduler.service import propose_visit_plan
 
     start = window_start.date() if window_start else date.today()
-    with services(_settings(ctx)) as svc:
+    with services(settings_of(ctx)) as svc:
         try:
             result = propose_visit_plan(svc.db, window_start=start, weeks=weeks,
                                         created_by=_actor(), station=station, method=method,
@@ -200,7 +195,7 @@ def plan_parts_cmd(ctx: click.Context, station: str | None, today: Any,
     from scheduler.service import propose_parts_plan
 
     day = today.date() if today else date.today()
-    with services(_settings(ctx)) as svc:
+    with services(settings_of(ctx)) as svc:
         try:
             result = propose_parts_plan(svc.db, today=day, lookahead_days=lookahead_days,
                                         created_by=_actor(), station=station)
@@ -226,7 +221,7 @@ def plan_show_cmd(ctx: click.Context, plan_id: int, station: str | None,
     from fleetcare.runtime import services
     from scheduler import store
 
-    with services(_settings(ctx)) as svc, connect(svc.db) as conn:
+    with services(settings_of(ctx)) as svc, connect(svc.db) as conn:
         header = store.read_plan(conn, plan_id)
         if header is None:
             raise click.BadParameter(f"no plan {plan_id}", param_hint="PLAN_ID")
@@ -259,7 +254,7 @@ def plan_review_cmd(ctx: click.Context, plan_id: int, action: str, actor: str | 
     from fleetcare.runtime import services
     from scheduler import store
 
-    with services(_settings(ctx)) as svc, connect(svc.db) as conn:
+    with services(settings_of(ctx)) as svc, connect(svc.db) as conn:
         try:
             status = store.review_plan(conn, plan_id, action=action, actor=actor or _actor(),
                                        comment=comment)
@@ -281,7 +276,7 @@ def plan_list_cmd(ctx: click.Context, kind: str | None, limit: int, as_json: boo
     from fleetcare.runtime import services
     from scheduler import store
 
-    with services(_settings(ctx)) as svc, connect(svc.db) as conn:
+    with services(settings_of(ctx)) as svc, connect(svc.db) as conn:
         plans = store.list_plans(conn, limit=limit, kind=kind)
     if as_json:
         click.echo(json.dumps(plans, default=str))

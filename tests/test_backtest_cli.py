@@ -9,7 +9,7 @@ import psycopg
 from click.testing import CliRunner
 from conftest import ADMIN_URL
 
-from fleetcare.cli import cli
+from app.cli import cli
 
 
 def _backtest_databases(prefix: str) -> list[str]:

@@ -26,7 +26,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from fleetcare.cli import cli
+from app.cli import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"

@@ -17,9 +17,9 @@ import pytest
 from click.testing import CliRunner
 from psycopg.types.json import Jsonb
 
+from app.cli import cli
+from app.demo import demo_database
 from fleetcare import db
-from fleetcare.cli import cli
-from fleetcare.demo import demo_database
 from fleetcare.embedded import started_here
 from fleetcare.runtime import services
 from fleetcare.settings import load_settings

@@ -328,7 +328,7 @@ def test_feature_sql_matches_catalogue_and_schema(db_url: str) -> None:
 def test_cli_list() -> None:
     from click.testing import CliRunner
 
-    from fleetcare.cli import cli
+    from app.cli import cli
 
     result = CliRunner().invoke(cli, ["features", "list"])
     assert result.exit_code == 0, result.output

@@ -18,7 +18,7 @@ import psycopg
 import pytest
 from click.testing import CliRunner, Result
 
-from fleetcare.cli import cli
+from app.cli import cli
 from fleetcare.errors import TransientError
 from ingest.subscriber import Ingest, IngestConfig
 

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 from foreign_fleet import COMPONENTS, DAYS, END, START, write_fleet
 
-from fleetcare.cli import cli
+from app.cli import cli
 
 MACHINES = 40
 SENSOR_INPUTS = ("coolant_mean_7d", "hyd_oil_temp_mean_7d", "hyd_pressure_mean_7d",

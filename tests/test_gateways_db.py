@@ -35,7 +35,7 @@ def test_master_data_is_idempotent(db_url: str, tmp_path: Path) -> None:
 
 
 def test_truth_store_and_direct_ingest(db_url: str) -> None:
-    from gateways.sinks import ingest_direct
+    from ingest.direct import ingest_direct
 
     run = SimulationRun(40, 30, 4, START)
     with psycopg.connect(db_url) as conn:

@@ -16,7 +16,7 @@ from http.server import ThreadingHTTPServer
 import psycopg
 from test_ingest_helpers import InThread, broker, ingest_config, wait_for  # noqa: F401
 
-from fleetcare.web import make_handler
+from app.web import make_handler
 from ingest import health as ingest_health
 from scheduler.config import DEFAULT_SCHEDULES, load_scheduler_settings
 from scheduler.health import leader_alive

@@ -103,7 +103,7 @@ def test_parquet_and_machines_with_unknown_references(db_url: str, tmp_path: Pat
 
 
 def test_import_command(db_url: str, monkeypatch) -> None:  # noqa: ANN001
-    from fleetcare.cli import cli
+    from app.cli import cli
 
     _regions(db_url)
     monkeypatch.setenv("FLEETCARE_DATABASE_URL", db_url)

@@ -35,7 +35,7 @@ def _master(db_url: str, tmp_path: Path) -> None:
 
 def test_master_data_in_any_order_and_missing_reference_says_what_to_import(
         db_url: str, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
-    from fleetcare.cli import cli
+    from app.cli import cli
 
     files = {k: _write(tmp_path, f"{k}.csv", t) for k, t in (
         ("regions", REGIONS), ("customers", CUSTOMERS), ("stations", STATIONS),

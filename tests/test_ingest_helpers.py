@@ -198,7 +198,7 @@ class InThread:
 
 
 def fast_publish(url: str, messages: list[tuple[str, bytes]]) -> None:
-    from ingest.loadgen import publish
+    from bench.loadgen import publish
 
     assert publish(url, messages) == len(messages)
 

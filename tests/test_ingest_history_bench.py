@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from conftest import ADMIN_URL
 from test_ingest_helpers import seed_machines
 
-from ingest.bench import (
+from bench.ingest import (
     HISTORY_SEQ0,
     T0,
     bench_ingest,

@@ -109,7 +109,7 @@ def test_visit_plan_from_database_scores_is_stored_as_proposed(db_url: str) -> N
 
 def test_plan_commands_json_export_and_review(db_url: str, tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    from fleetcare.cli import cli
+    from app.cli import cli
 
     _world(db_url)
     monkeypatch.setenv("FLEETCARE_DATABASE_URL", db_url)

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from test_plan_db import MONDAY, _world
 
-from fleetcare.cli import cli
+from app.cli import cli
 from scheduler.service import propose_visit_plan
 
 

@@ -198,7 +198,7 @@ def test_missing_stage_is_a_recorded_skip_and_errors_are_recorded(db_url: str) -
 
 
 def test_jobs_command_lists_runs_as_json(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from fleetcare.cli import cli
+    from app.cli import cli
 
     monkeypatch.setenv("FLEETCARE_DATABASE_URL", db_url)
     runner = CliRunner()

@@ -9,7 +9,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from fleetcare.cli import cli
+from app.cli import cli
 from fleetcare.errors import SettingsError
 from fleetcare.settings import load_settings
 

@@ -9,7 +9,7 @@ from http.server import ThreadingHTTPServer
 
 import psycopg
 
-from fleetcare.web import make_handler
+from app.web import make_handler
 
 
 def test_status_page_and_summary(db_url: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from test_ingest_helpers import broker  # noqa: F401 - fixture
 
-from ingest.soak import SoakConfig, format_result, run_soak
+from bench.soak import SoakConfig, format_result, run_soak
 
 
 def test_short_soak_loses_nothing_and_recovers_from_bursts(db_url: str, broker) -> None:

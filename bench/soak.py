@@ -35,7 +35,9 @@ from typing import Any
 import click
 import psycopg
 
-log = logging.getLogger("ingest.soak")
+from fleetcare.clikit import settings_of
+
+log = logging.getLogger("bench.soak")
 
 
 @dataclass
@@ -177,8 +179,8 @@ def _seed(url: str, ids: list[str]) -> None:
 def run_soak(database_url: str, mqtt_url: str, config: SoakConfig,
              *, progress: bool = False) -> SoakResult:
     """Run the soak against a migrated, empty ``database_url`` and a broker at ``mqtt_url``."""
+    from bench.loadgen import publish
     from fleetcare.embedded import free_port
-    from ingest.loadgen import publish
     from ingest.subscriber import prepare_session
 
     cfg = config
@@ -365,10 +367,9 @@ def bench_soak(ctx: click.Context, minutes: float, rate: float, burst_factor: fl
     child process. Exits 1 if anything was lost or stored twice, or a burst's backlog was
     not worked off.
     """
-    from fleetcare.cli import settings_of
+    from bench.ingest import scratch_database
     from fleetcare.embedded import start_mosquitto
     from fleetcare.runtime import services
-    from ingest.bench import scratch_database
 
     settings = settings_of(ctx)
     cfg = SoakConfig(seconds=minutes * 60, rate=rate, burst_factor=burst_factor,

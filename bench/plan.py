@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from fleetcare.clikit import settings_of
+
 if TYPE_CHECKING:
     from scheduler.problem import Machine, PeakRange, Station
 
@@ -92,7 +94,6 @@ def plan_bench(ctx: click.Context, machines: int, stations: int, weeks: int, see
     start = window_start.date()
     runs: list[dict[str, Any]] = []
     if from_db:
-        from fleetcare.cli import settings_of
         from fleetcare.runtime import services
         from scheduler.service import load_inputs
 

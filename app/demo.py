@@ -22,6 +22,7 @@ import click
 import psycopg
 
 from fleetcare import db
+from fleetcare.clikit import settings_of
 from fleetcare.runtime import Services, services
 from fleetcare.settings import redact_url
 
@@ -85,7 +86,6 @@ def demo(ctx: click.Context, machines: int, days: int, seed: int, out_dir: Path 
     folder see its results; with FLEETCARE_DATABASE_URL set it uses a separate
     `fleetcare_demo` database on that server.
     """
-    from fleetcare.cli import settings_of
 
     settings = settings_of(ctx)
     out = (out_dir or settings.data_dir / "demo").absolute()
@@ -143,8 +143,11 @@ def demo(ctx: click.Context, machines: int, days: int, seed: int, out_dir: Path 
 def _pipeline(ctx: click.Context, step: Callable[[str, Callable[[], object]], None], *,
               machines: int, days: int, seed: int, out: Path, written: list[Path],
               with_backtest: bool = True) -> None:
-    from gateways.cli import simulate
+    from gateways.cli import simulate_command
     from ingest.cli import ingest
+    from ingest.direct import ingest_direct
+
+    simulate = simulate_command(ingest_direct)
 
     step("ingest: create the persistent MQTT session",
          lambda: ctx.invoke(ingest, subscribe_only=True))
@@ -171,7 +174,6 @@ def _pipeline(ctx: click.Context, step: Callable[[str, Callable[[], object]], No
     step("score: risk per machine and component, wear-part due dates",
          lambda: ctx.invoke(score))
 
-    from fleetcare.cli import settings_of
     from scheduler.demo import demo_lines, plan_for_demo
 
     def plans() -> None:

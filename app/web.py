@@ -16,6 +16,8 @@ from typing import Any
 import click
 import psycopg
 
+from fleetcare.clikit import settings_of
+
 log = logging.getLogger("fleetcare.web")
 
 # Master data is small: exact counts. Tables that grow with history are counted from the
@@ -141,7 +143,6 @@ def make_handler(url: str) -> type[BaseHTTPRequestHandler]:
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     """Serve the status page and JSON summary over HTTP until stopped."""
-    from fleetcare.cli import settings_of
     from fleetcare.errors import TerminalError
     from fleetcare.runtime import services
 

@@ -20,6 +20,8 @@ from typing import Any
 import click
 import numpy as np
 
+from fleetcare.clikit import settings_of
+
 TRAIN_BAR_S = 180.0
 SCORE_BAR_S = 10.0
 
@@ -112,7 +114,6 @@ def bench_models(ctx: click.Context, machines: str, days: int, data: str, seed: 
     sizes = [int(x) for x in str(machines).split(",") if x.strip()]
     db_url = None
     if data == "db":
-        from fleetcare.cli import settings_of
 
         db_url = settings_of(ctx).database_url
         if not db_url:
