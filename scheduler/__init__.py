@@ -17,8 +17,12 @@ Planning (pure functions on in-memory inputs; no database)
 - ``value``       value of a visit per machine and day; reasons and parts to bring
 - ``geo``         great-circle distances
 - ``routes``      best stop order (exact), candidate technician-day trips
-- ``visits``      ``plan_visits(...)``: one MIP per station (HiGHS), day assignment
-- ``greedy``      the dispatcher heuristic: baseline and fallback
+- ``station_problem``  ``StationProblem`` / ``build_problem``: one station's candidates,
+                  values, distances and capacity
+- ``greedy``      the dispatcher heuristic: baseline, fallback and the MIP's start
+- ``mip``         ``solve_mip``: the period-level trip MIP (HiGHS), day assignment
+- ``plan_rows``   a station's trips as ``Visit`` and ``Trip`` rows (work, reasons, parts)
+- ``visits``      ``plan_visits(...)``: build, solve per station (in processes), check
 - ``check``       ``check_plan``: the hard rules every returned plan is checked against
 - ``baselines``   today's calendar and hour rules as planner candidates (backtest)
 - ``parts``       ``plan_parts(...)``: demand to the end of the coming peak, stock targets,

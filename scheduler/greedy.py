@@ -17,13 +17,11 @@ import numpy as np
 
 from scheduler import routes
 from scheduler.problem import StationResult
+from scheduler.station_problem import StationProblem, TripPlan
 
 
-def solve_greedy(p: object) -> tuple[list[tuple[int, list[int]]], StationResult]:
-    """Plan one station greedily (p is a visits.StationProblem)."""
-    from scheduler.visits import StationProblem
-
-    assert isinstance(p, StationProblem)
+def solve_greedy(p: StationProblem) -> tuple[TripPlan, StationResult]:
+    """Plan one station greedily."""
     started = time.perf_counter()
     policy = p.policy
     net, eligible = p.values.net, p.values.eligible
@@ -31,7 +29,7 @@ def solve_greedy(p: object) -> tuple[list[tuple[int, list[int]]], StationResult]
     techs = p.station.technicians
     remaining = np.ones(n, dtype=bool)
     radius = 2 * policy.cluster_radius_km
-    trips: list[tuple[int, list[int]]] = []
+    trips: TripPlan = []
     week_used: dict[int, int] = {}
     out_on: np.ndarray = np.zeros(n_days, dtype=np.int64)   # technicians away per day
     travel_cost = 0.0
