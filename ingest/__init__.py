@@ -16,6 +16,8 @@ Module map:
 - ``fastsock``    read-ahead socket and batched PUBACKs for paho
 - ``metrics``     Prometheus counters and the log summary
 - ``importer``    ``fleetcare import``: CSV / Parquet / AEMP 2.0 through the same path
+- ``tables``      reading import files: encodings, CSV / Parquet columns, AEMP pages
+- ``master``      master data files (regions ... machines): upserts, unknown references
 - ``cli``         ``fleetcare ingest`` and ``fleetcare import``
 - ``migrations``  0100: ``meter_resets``, ``meter_offsets``, ``telemetry_hours``
 """

@@ -13,20 +13,22 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
 from ingest.decode import SCHEMA, dead_letter
-from ingest.importer import UNKNOWN_REFERENCE, _machine_row, _read_table
+from ingest.tables import read_table
 from ingest.writer import _queries
 
 ORDER = ("regions", "customers", "stations", "machines")
 QUERIES = _queries("master.sql")
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _PEAK = re.compile(r"^\s*(\w+)\s*:\s*(\d{1,2})-(\d{1,2})\s*\.\.\s*(\d{1,2})-(\d{1,2})\s*$")
+UNKNOWN_REFERENCE = "unknown_reference"
+_MACHINE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _TRUE = {"true", "t", "1", "yes", "y"}
 _FALSE = {"false", "f", "0", "no", "n", ""}
 # Foreign-key constraint -> (what is missing, which kind to import first).
@@ -155,7 +157,7 @@ def import_master(conn: psycopg.Connection, kind: str, path: Path,
     totals: dict[str, Any] = {"rows": 0, "stored": 0, "duplicates": 0}
     dead: list[tuple[Any, ...]] = []
     with conn.transaction(), conn.cursor() as cur:
-        for n, raw in (table if table is not None else _read_table(path, kind)):
+        for n, raw in (table if table is not None else read_table(path, kind)):
             totals["rows"] += 1
             payload = json.dumps(raw, default=str).encode()
             try:
@@ -199,3 +201,44 @@ def in_load_order(pairs: list[tuple[str, Path]]) -> list[tuple[str, Path]]:
     """(kind, file) pairs with master data first, in reference order, history after."""
     rank = {k: i for i, k in enumerate(ORDER)}
     return sorted(pairs, key=lambda kp: rank.get(kp[0], len(ORDER)))
+
+
+# -- machines -------------------------------------------------------------------------------
+
+
+def _machine_row(raw: dict[str, Any]) -> tuple[Any, ...] | str:
+    """A machines row, or why it cannot be one."""
+    def text(key: str) -> str | None:
+        value = raw.get(key)
+        value = value.strip() if isinstance(value, str) else value
+        return None if value in (None, "") else str(value)
+
+    def day(key: str) -> date | None:
+        value = raw.get(key)
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        value = text(key)
+        return date.fromisoformat(value) if value else None
+
+    def number(key: str) -> float | None:
+        value = text(key)
+        return float(value) if value is not None else None
+
+    machine_id = text("machine_id")
+    if not machine_id or not _MACHINE_ID.match(machine_id):
+        return "machine_id missing or invalid"
+    for key in ("model", "product_line", "region_id", "delivery_date"):
+        if not text(key):
+            return f"{key} is required"
+    try:
+        delivery, warranty = day("delivery_date"), day("warranty_end")
+        lat, lon = number("site_lat"), number("site_lon")
+    except ValueError as exc:
+        return f"bad value: {exc}"
+    if lat is not None and not -90 <= lat <= 90 or lon is not None and not -180 <= lon <= 180:
+        return "site_lat/site_lon out of range"
+    return (machine_id, text("serial"), text("model"), text("product_line"),
+            text("customer_id"), text("region_id"), text("station_id"), delivery, warranty,
+            lat, lon)
