@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 # The four policies the issue compares, in report order; "oracle" (perfect information,
 # from the simulator's truth) is an optional fifth, a ceiling for the learned model.
@@ -78,7 +79,7 @@ class BacktestConfig:
     # the night before (a full scan per week: for tests and audits).
     audit: bool = False
     # models.risk.TrainConfig fields for the warm-up's training (tests make it smaller).
-    train: dict[str, object] = field(default_factory=lambda: dict(FAST_TRAINING))
+    train: dict[str, Any] = field(default_factory=lambda: dict(FAST_TRAINING))
 
     def __post_init__(self) -> None:
         unknown = {p for p in self.policies if p not in ALL_POLICIES and ablation_of(p) is None}

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -141,12 +141,12 @@ def run_branch(spec: BranchSpec, state: StartState, config: BacktestConfig,
     reseed(sim, spec.seed)
     policy = make_policy(spec.policy, planning, config.method, state)
     observe = getattr(policy, "observe", None)
-    dispatch = policy.dispatch if getattr(policy, "dispatches", False) else None
+    dispatch = getattr(policy, "dispatch", None) if getattr(policy, "dispatches", False) else None
     alert_days = set(getattr(policy, "planning", planning).alert_days) & set(planning.workdays)
     fleet = sim.fleet
     ledger = Ledger(fleet, planning.downtime_cost_per_h)
     capacity = {s.station_id: config.capacity(s.technicians) for s in fleet.stations}
-    seconds: Counter[str] = Counter()
+    seconds: defaultdict[str, float] = defaultdict(float)
     conn = db.connect(spec.database_url) if spec.database_url and policy.reads_database \
         else None
     try:
@@ -161,7 +161,8 @@ def run_branch(spec: BranchSpec, state: StartState, config: BacktestConfig,
             t = time.perf_counter()
             decision = policy.decide(conn, week, stock.snapshot_stock())
             seconds["decide_s"] += time.perf_counter() - t
-            seconds.update(decision.seconds)
+            for part, spent in decision.seconds.items():
+                seconds[part] += spent
             booked: Counter[VisitKey] = Counter()
             for machine_id, day, actions in decision.visits:
                 sim.apply_visit(machine_id, day, actions)

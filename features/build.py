@@ -74,7 +74,8 @@ class BuildResult:
 def sync_catalogue(conn: psycopg.Connection) -> None:
     """Copy the active catalogue's SPN families (built-in, and imported with `fleetcare
     catalogue import`) and product-line items into their tables."""
-    imported = dict(conn.execute(queries.get("build.sql", "catalogue_spns")).fetchall())
+    imported: dict[int, str] = dict(
+        conn.execute(queries.get("build.sql", "catalogue_spns")).fetchall())
     spns = [(s.spn, s.component) for s in cat.SPNS.values() if s.spn not in imported]
     spns += sorted(imported.items())
     items = [(line.line_id, c, "component") for line in cat.PRODUCT_LINES.values()

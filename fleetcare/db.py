@@ -7,6 +7,7 @@ import logging
 import re
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 import psycopg
 
@@ -130,7 +131,7 @@ def upgrade(url: str, *, timescaledb: str = "auto") -> list[Migration]:
     return applied_now
 
 
-def status(url: str) -> dict[str, object]:
+def status(url: str) -> dict[str, Any]:
     """What the database holds: backend, applied migrations, pending ones."""
     with connect(url) as conn:
         version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]

@@ -124,11 +124,11 @@ def build_fleet(n_machines: int, seed: int, start: date, days: int) -> Fleet:
     station_region: list[int] = []
     expected = n_machines * region_share
     for r, rid in enumerate(REGION_IDS):
-        region = cat.REGIONS[rid]
+        area = cat.REGIONS[rid]
         for k in range(max(1, int(round(expected[r] / MACHINES_PER_STATION)))):
-            lat = region.lat + (rng.normal(0, 0.8) if k else 0.0)
-            lon = region.lon + (rng.normal(0, 1.0) if k else 0.0)
-            stations.append(Station(f"S-{rid}-{k + 1:02d}", f"{region.name} station {k + 1}",
+            lat = area.lat + (rng.normal(0, 0.8) if k else 0.0)
+            lon = area.lon + (rng.normal(0, 1.0) if k else 0.0)
+            stations.append(Station(f"S-{rid}-{k + 1:02d}", f"{area.name} station {k + 1}",
                                     rid, round(lat, 4), round(lon, 4),
                                     int(rng.integers(3, 9))))
             station_region.append(r)

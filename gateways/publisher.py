@@ -117,7 +117,8 @@ class Publisher:
 
 def paced(messages: Iterable[Message], speed: float) -> Iterator[Message]:
     """Live mode: release each message when the accelerated clock reaches its upload time."""
-    wall0 = sim0 = None
+    wall0: float | None = None
+    sim0 = 0.0
     for m in messages:
         if wall0 is None:
             wall0, sim0 = time.monotonic(), m.publish_at

@@ -36,11 +36,11 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-def hashed_uniform(seed: int, purpose: str, *keys: np.ndarray | int) -> np.ndarray:
+def hashed_uniform(seed: int, purpose: str, *keys: np.ndarray | int | np.integer) -> np.ndarray:
     """Uniforms in [0, 1) that depend only on (seed, purpose, keys), element-wise."""
     with np.errstate(over="ignore"):
-        h = np.uint64((seed * 0x9E3779B1 + purpose_key(purpose)) & 0xFFFFFFFFFFFFFFFF)
-        h = _mix(np.asarray(h, dtype=np.uint64))
+        start = np.uint64((seed * 0x9E3779B1 + purpose_key(purpose)) & 0xFFFFFFFFFFFFFFFF)
+        h = _mix(np.asarray(start, dtype=np.uint64))
         for key in keys:
             k = np.asarray(key).astype(np.uint64)
             h = _mix(h ^ (k + _GOLDEN + (h << np.uint64(6)) + (h >> np.uint64(2))))

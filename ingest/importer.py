@@ -208,8 +208,8 @@ def _import_records(conn: psycopg.Connection,
         for stream, n in result.duplicates.items():
             streams[stream]["duplicates"] += n
         for row in batch.dead_letters:
-            stream = (parse_topic(row[2]) or (None, "telemetry"))[1] if row[2] else None
-            streams[stream or early_streams.pop(0)]["dead_letters"] += 1
+            dead_stream = (parse_topic(row[2]) or (None, "telemetry"))[1] if row[2] else None
+            streams[dead_stream or early_streams.pop(0)]["dead_letters"] += 1
         totals["stored"] += sum(result.stored.values())
         totals["duplicates"] += sum(result.duplicates.values())
         totals["dead_letters"].update(row[3] for row in batch.dead_letters)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from datetime import date
 
 from fleetcare.errors import TerminalError
 from scheduler.geo import haversine_km
@@ -50,7 +51,7 @@ def check_plan(plan: VisitPlan, stations: Sequence[Station], machines: Sequence[
         if v.day not in days:
             bad.append(f"{v.machine_id} visited on {v.day}, not a working day of the window")
 
-    techs_by_day: dict[tuple[str, object], list[int]] = defaultdict(list)
+    techs_by_day: dict[tuple[str, date], list[int]] = defaultdict(list)
     per_week: Counter[tuple[str, int]] = Counter()
     visits_per_trip = Counter((v.station_id, v.trip) for v in plan.visits)
     work_of = {(v.station_id, v.trip, v.machine_id): v.work for v in plan.visits}

@@ -285,9 +285,10 @@ def _assign_days(p: StationProblem, day_ids: NDArray[np.int64], week_trips: list
                 if not free[j:j + k, tech].all():
                     continue
                 d = int(day_ids[j])
-                gain = float(np.where(p.values.eligible[idx, d], p.values.net[idx, d], 0).sum())
-                if best is None or gain > best[0]:
-                    best = (gain, j, tech)
+                run_gain = float(np.where(p.values.eligible[idx, d], p.values.net[idx, d],
+                                          0).sum())
+                if best is None or run_gain > best[0]:
+                    best = (run_gain, j, tech)
         if best is None:
             continue   # no run of free days left: the trip is dropped
         _, j, tech = best
@@ -303,8 +304,8 @@ def _assign_days(p: StationProblem, day_ids: NDArray[np.int64], week_trips: list
                       ])[free.reshape(-1)]
     gain = np.zeros((len(singles), len(slots)))
     for r, t in enumerate(singles):
-        idx = np.ix_(np.asarray(week_trips[t], dtype=np.int64), slots)
-        gain[r] = np.where(p.values.eligible[idx], p.values.net[idx], -1e9).sum(axis=0)
+        cells = np.ix_(np.asarray(week_trips[t], dtype=np.int64), slots)
+        gain[r] = np.where(p.values.eligible[cells], p.values.net[cells], -1e9).sum(axis=0)
     rows, cols = linear_sum_assignment(gain, maximize=True)
     for r, s in zip(rows, cols, strict=True):
         d = int(slots[s])

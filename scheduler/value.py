@@ -252,7 +252,7 @@ def station_values(machines: Sequence[Machine], days: Sequence[date], policy: Pl
         reasons_v = [policy_value(m, day, policy) for day in days]
         wear_any = any(_wear_due(m, day, wear_lookahead(m, day, policy,
                                                           peaks.get(m.region_id, ())))
-                       for day in days[:1] + days[-1:])
+                       for day in (*days[:1], *days[-1:]))
         if m.work is not None:
             acts = m.work
         elif not (policy.work_choice and policy.good_practice):
@@ -293,7 +293,7 @@ def station_values(machines: Sequence[Machine], days: Sequence[date], policy: Pl
                 v = cls.multiplier * (gain_inspect * avoided[i, k] + reasons_v[k] + svc + wear_v)
             else:
                 v = svc   # basic: only the due interval service
-            if recent and cls.min_days_between_visits > 0:
+            if recent and since is not None and cls.min_days_between_visits > 0:
                 v -= policy.revisit_cost_cny * (1 - since / cls.min_days_between_visits)
             value[i, k] = v - day_cost[i, k]
             eligible[i, k] = v > 0

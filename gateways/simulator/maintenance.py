@@ -73,10 +73,10 @@ def do_visit(tr: Traits, st: SimState, i: int, acts: frozenset[str], kind: str,
             j = WEAR_PARTS.index(part)
             if tr.has_part[i, j] and take(part, qty):
                 st.wear[i, j] = 0.0
-        serviced = tuple(c for c in interval.components
-                         if tr.has_comp[i, cat.COMPONENT_INDEX[c]])
-        for c in serviced:
-            st.age[i, cat.COMPONENT_INDEX[c]] *= W.AFTER_SERVICE
+        serviced = tuple(name for name in interval.components
+                         if tr.has_comp[i, cat.COMPONENT_INDEX[name]])
+        for name in serviced:
+            st.age[i, cat.COMPONENT_INDEX[name]] *= W.AFTER_SERVICE
         st.last_service_meter[i] = st.meter[i]
         st.service_pending[i] = False
         hours_on_site += 1.5
@@ -87,8 +87,8 @@ def do_visit(tr: Traits, st: SimState, i: int, acts: frozenset[str], kind: str,
                 continue
             if st.sudden[i, c]:
                 continue   # sudden defects give nothing to find
-            p = W.DETECT_SYMPTOMATIC if st.symptomatic[i, c] else W.DETECT_SILENT
-            if u[c] < p:
+            detect = W.DETECT_SYMPTOMATIC if st.symptomatic[i, c] else W.DETECT_SILENT
+            if u[c] < detect:
                 comp = COMPONENTS[c]
                 rep = [p_ for p_ in cat.parts_for_component(comp)
                        if cat.PARTS[p_].kind == "repair"]
@@ -106,7 +106,8 @@ def do_visit(tr: Traits, st: SimState, i: int, acts: frozenset[str], kind: str,
                 found.append(comp)
                 st.clear_codes(i, comp)
     if "replace_wear" in acts:
-        for j in np.flatnonzero(tr.has_part[i] & (st.wear[i] >= W.WEAR_REPLACE_AT)):
+        for worn in np.flatnonzero(tr.has_part[i] & (st.wear[i] >= W.WEAR_REPLACE_AT)):
+            j = int(worn)
             part = WEAR_PARTS[j]
             if take(part, cat.PARTS[part].qty):
                 st.wear[i, j] = 0.0
@@ -119,7 +120,8 @@ def do_visit(tr: Traits, st: SimState, i: int, acts: frozenset[str], kind: str,
                          round(cost, 2), round(hours_on_site, 1))
     record = {
         "machine": i, "ts": ts, "work_order": tr.next_work_order(st), "kind": kind,
-        "components": sorted(set(found) | set(serviced), key=cat.COMPONENT_INDEX.get),
+        "components": sorted(set(found) | set(serviced),
+                             key=lambda name: cat.COMPONENT_INDEX[name]),
         "parts": merged, "downtime_h": result.downtime_h, "cost_cny": result.cost_cny,
         "engine_hours": float(st.meter[i]), "station_id": f.machines[i].station_id,
         "technician": tr.technician(i, float(u[C + 3])),
