@@ -18,7 +18,7 @@ from backtest.cli import backtest
 from bench.cli import bench
 from features.cli import features
 from fleetcare.catalogue_files import catalogue_group
-from fleetcare.clikit import FleetcareGroup
+from fleetcare.clikit import ENV_PREFIX, FleetcareGroup, show_envvars
 from fleetcare.dbcli import db
 from fleetcare.errors import FleetcareError
 from fleetcare.logs import configure_logging
@@ -32,7 +32,8 @@ from scheduler.cli import jobs_group, plan_group, scheduler_command
 log = logging.getLogger("fleetcare.cli")
 
 
-@click.group(cls=FleetcareGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=FleetcareGroup, context_settings={"help_option_names": ["-h", "--help"],
+                                                   "auto_envvar_prefix": ENV_PREFIX})
 @click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
 @click.pass_context
 def cli(ctx: click.Context, verbose: int) -> None:
@@ -53,6 +54,7 @@ for _command in (db, demo, catalogue_group, bench, serve, ingest, import_, sched
                  jobs_group, plan_group, simulate_command(ingest_direct), train, evaluate,
                  score, features, backtest):
     cli.add_command(_command)
+show_envvars(cli)
 
 
 def main() -> None:

@@ -138,8 +138,9 @@ def make_handler(url: str) -> type[BaseHTTPRequestHandler]:
 
 
 @click.command()
-@click.option("--host", default=None, help="Bind address [env FLEETCARE_WEB_HOST].")
-@click.option("--port", type=int, default=None, help="Port [env FLEETCARE_WEB_PORT].")
+# The settings' variables (also read from .env), not FLEETCARE_SERVE_*: one name each.
+@click.option("--host", default=None, envvar="FLEETCARE_WEB_HOST", help="Bind address.")
+@click.option("--port", type=int, default=None, envvar="FLEETCARE_WEB_PORT", help="Port.")
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     """Serve the status page and JSON summary over HTTP until stopped."""

@@ -14,6 +14,10 @@ import click
 from fleetcare.errors import FleetcareError
 from fleetcare.settings import Settings
 
+# Every option's environment twin is FLEETCARE_<COMMAND PATH>_<OPTION>: click derives it
+# from this prefix and the command names (FLEETCARE_BACKTEST_MACHINES).
+ENV_PREFIX = "FLEETCARE"
+
 
 class FleetcareGroup(click.Group):
     """A group whose errors print as one line (the chain of causes), traceback only with -vv."""
@@ -56,3 +60,16 @@ def settings_of(ctx: click.Context) -> Settings:
     assert isinstance(settings, Settings), "run through the fleetcare root command"
     return settings
 
+
+def show_envvars(command: click.Command) -> None:
+    """Show each option's environment variable in --help, in `command` and below it.
+
+    Click has no context setting for this, only the per-option flag; setting it once at
+    the root keeps every stage's option list free of it.
+    """
+    for param in command.params:
+        if isinstance(param, click.Option):
+            param.show_envvar = True
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            show_envvars(sub)
