@@ -62,10 +62,10 @@ def _batch() -> list[tuple[str, bytes]]:
 
 @pytest.fixture(scope="module")
 def audited() -> Iterator[Audit]:
+    from app import web
     from features import synthetic
     from features.build import build
     from features.days import FLEET_TZ
-    from fleetcare import web
     from ingest.direct import ingest_messages
     from models import inputs
     from scheduler.config import SchedulerSettings
