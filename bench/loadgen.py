@@ -1,9 +1,10 @@
 """A fast QoS 1 publisher for benchmarks and tests: raw MQTT 3.1.1 over one socket.
 
 paho publishes ~8k msgs/s here, and `mosquitto_pub -l` exits without waiting for its
-PUBACKs (DESIGN.md), so neither loads a broker fast enough to measure a consumer. This
-one pipelines PUBLISH packets in large writes, keeps at most ``window`` unacknowledged,
-and returns only when every message has its PUBACK: published means the broker has it.
+PUBACKs (docs/architecture.md, the broker facts), so neither loads a broker fast enough to
+measure a consumer. This one pipelines PUBLISH packets in large writes, keeps at most
+``window`` unacknowledged, and returns only when every message has its PUBACK: published
+means the broker has it.
 """
 
 from __future__ import annotations

@@ -27,11 +27,7 @@ MD_LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 # Files that may still cite a note, each with the reason. An entry must still be needed:
 # the test fails when the file no longer cites one, so the list only shrinks.
-ALLOWED_NOTE_CITATIONS: dict[str, str] = {
-    "ingest/loadgen.py": "moved out of the production package by the benchmark-code change "
-                         "of the same issue, which fixes its citation; not edited here to "
-                         "keep that move free of conflicts",
-}
+ALLOWED_NOTE_CITATIONS: dict[str, str] = {}
 
 
 @cache
