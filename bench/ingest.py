@@ -33,6 +33,7 @@ import psycopg
 
 from fleetcare import db
 from fleetcare.clikit import settings_of
+from fleetcare.queries import Queries, load
 from fleetcare.settings import mqtt_host_port
 
 log = logging.getLogger("bench.ingest")
@@ -388,10 +389,8 @@ HISTORY_SEQ0 = 100_000_000
 HISTORY_MACHINES_PER_STATEMENT = 500
 
 
-def _history_queries() -> dict[str, str]:
-    from ingest.writer import _queries
-
-    return _queries("bench.sql")
+def _history_queries() -> Queries:
+    return load("ingest", "bench.sql")
 
 
 def first_hours(machines: int, seed: int = 7) -> list[float]:
@@ -410,7 +409,7 @@ def fill_history(url: str, machines: int, d_lo: int, d_hi: int) -> None:
             hi = min(lo + HISTORY_MACHINES_PER_STATEMENT, machines) - 1
             with conn.transaction():
                 for name in ("history_telemetry", "history_faults"):
-                    conn.execute(q[name], {**base, "lo": lo, "hi": hi})  # type: ignore[arg-type]
+                    conn.execute(q[name], {**base, "lo": lo, "hi": hi})
             log.info("history days %d..%d: machines up to %d of %d", d_lo, d_hi, hi + 1,
                      machines)
 
@@ -419,7 +418,7 @@ def _forget_bench_rows(url: str) -> None:
     q = _history_queries()
     with psycopg.connect(url, autocommit=True) as conn:
         for name in ("forget_telemetry", "forget_faults", "forget_service", "forget_resets"):
-            conn.execute(q[name], {"t0": T0})  # type: ignore[arg-type]
+            conn.execute(q[name], {"t0": T0})
         # As autovacuum would have by then: dead rows gone, statistics current.
         conn.execute("VACUUM (ANALYZE) telemetry, fault_codes, service_records, meter_resets")
 

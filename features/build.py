@@ -21,12 +21,12 @@ from datetime import date, datetime, timedelta
 import psycopg
 from psycopg import sql
 
-from features import queries, rollup
+from features import rollup
 from features.catalog import DAILY_COLUMNS
 from features.days import FLEET_TZ_NAME, end_of, last_settled_day, local_day
 from features.watermarks import get_watermark, set_watermark
 from fleetcare import catalogue as cat
-from fleetcare import db
+from fleetcare import db, queries
 
 log = logging.getLogger("features.build")
 
@@ -49,6 +49,8 @@ _STEPS = ("machines", "cells_k", "tel_k", "tel_x", "fault_k", "fault_x", "codes"
 _KEY_COLUMNS = ("day", "machine_id", "as_of_now")
 
 ProgressFn = Callable[[int, int, date, date], None]
+
+_Q = queries.load("features", "build.sql")
 
 
 @dataclass
@@ -74,8 +76,7 @@ class BuildResult:
 def sync_catalogue(conn: psycopg.Connection) -> None:
     """Copy the active catalogue's SPN families (built-in, and imported with `fleetcare
     catalogue import`) and product-line items into their tables."""
-    imported: dict[int, str] = dict(
-        conn.execute(queries.get("build.sql", "catalogue_spns")).fetchall())
+    imported: dict[int, str] = dict(conn.execute(_Q.catalogue_spns).fetchall())
     spns = [(s.spn, s.component) for s in cat.SPNS.values() if s.spn not in imported]
     spns += sorted(imported.items())
     items = [(line.line_id, c, "component") for line in cat.PRODUCT_LINES.values()
@@ -105,7 +106,7 @@ def _insert_statement() -> sql.Composed:
     cols = [*_KEY_COLUMNS, *DAILY_COLUMNS]
     return sql.SQL("INSERT INTO features_daily ({cols}) {select}").format(
         cols=sql.SQL(", ").join(sql.Identifier(c) for c in cols),
-        select=sql.SQL(queries.get("build.sql", "feature_rows")),  # type: ignore[arg-type]
+        select=_Q.feature_rows,
     )
 
 
@@ -120,7 +121,7 @@ def _upsert_statement() -> sql.Composed:
         "WHERE ({cur}) IS DISTINCT FROM ({excl})"
     ).format(
         cols=sql.SQL(", ").join(ident),
-        select=sql.SQL(queries.get("build.sql", "feature_rows")),  # type: ignore[arg-type]
+        select=_Q.feature_rows,
         upd=sql.SQL(", ").join(upd),
         excl=sql.SQL(", ").join(sql.SQL("excluded.{}").format(c) for c in upd),
         cur=sql.SQL(", ").join(sql.SQL("features_daily.{}").format(c) for c in upd),
@@ -145,7 +146,7 @@ def build_chunk(conn: psycopg.Connection, first: date, last: date, *, as_of_now:
         for step in _STEPS:
             if step == "service_hours" and as_of_now:
                 continue
-            conn.execute(queries.get("build.sql", step), params)  # type: ignore[arg-type]
+            conn.execute(_Q[step], params)
         stored = conn.execute(
             "SELECT EXISTS (SELECT 1 FROM features_daily WHERE day BETWEEN %s AND %s)",
             (first, last)).fetchone()

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from features import queries
 from fleetcare import catalogue as cat
+from fleetcare import queries
 
 Kind = Literal["numeric", "count", "boolean", "categorical"]
 
@@ -71,8 +71,8 @@ def parse(text: str, source: str) -> list[Feature]:
 
 
 def _load() -> tuple[Feature, ...]:
-    daily = parse(queries.get("build.sql", "feature_rows"), "daily")
-    context = parse(queries.get("frame.sql", "frame"), "context")
+    daily = parse(queries.load("features", "build.sql").text("feature_rows"), "daily")
+    context = parse(queries.load("features", "frame.sql").text("frame"), "context")
     names = [f.name for f in (*context, *daily)]
     dupes = {n for n in names if names.count(n) > 1}
     if dupes:

@@ -20,22 +20,23 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from psycopg import sql
 
-from features import queries
 from features.build import watermark_day
 from features.catalog import BY_NAME, DAILY_COLUMNS, label_column
 from features.days import FLEET_TZ_NAME
 from fleetcare import catalogue as cat
-from fleetcare import db
+from fleetcare import db, queries
 
 DEFAULT_HORIZON_D = 30
 
 Days: TypeAlias = "date | tuple[date, date] | Sequence[date] | pd.DatetimeIndex | None"
 
+_Q = queries.load("features", "frame.sql")
+
 
 def _days(conn: psycopg.Connection,
           days: Days) -> tuple[date | None, date | None, list[date] | None]:
     if days is None:
-        row = conn.execute(queries.get("frame.sql", "day_span")).fetchone()
+        row = conn.execute(_Q.day_span).fetchone()
         return (row[0], row[1], None) if row else (None, None, None)
     if isinstance(days, datetime):
         days = days.date()
@@ -116,20 +117,20 @@ def load_features(conn_or_url: psycopg.Connection | str, machines: Iterable[str]
         return _empty(columns)
     if horizon and known_until is None:
         known_until = watermark_day(conn) or last
-    frame_sql = queries.get("frame.sql", "frame")
+    frame_sql = _Q.frame
     daily = sql.SQL(", ").join(sql.SQL("f.{}").format(sql.Identifier(c)) for c in DAILY_COLUMNS)
     if horizon:
-        one = queries.get("frame.sql", "label_column")
+        one = _Q.label_column
         labels_sql: sql.Composable = sql.SQL("").join(
             sql.SQL(",\n       {} AS {}").format(
-                sql.SQL(one).format(component=sql.Literal(c)), sql.Identifier(label_column(c)))
+                one.format(component=sql.Literal(c)), sql.Identifier(label_column(c)))
             for c in cat.COMPONENTS
         )
-        join_sql: sql.Composable = sql.SQL(queries.get("frame.sql", "label_join"))  # type: ignore[arg-type]
+        join_sql: sql.Composable = _Q.label_join
     else:
         labels_sql = sql.SQL("")
         join_sql = sql.SQL("")
-    query = sql.SQL(frame_sql).format(daily=daily, labels=labels_sql, label_join=join_sql)  # type: ignore[arg-type]
+    query = frame_sql.format(daily=daily, labels=labels_sql, label_join=join_sql)
     params = {"first": first, "last": last, "day_set": day_set,
               "machines": sorted(machines) if machines is not None else None,
               "tz": FLEET_TZ_NAME, "horizon_d": horizon, "known_until": known_until}
@@ -169,7 +170,7 @@ def wear_intervals(conn_or_url: psycopg.Connection | str, machines: Iterable[str
     if known_until is None:
         known_until = watermark_day(conn)
         if known_until is None:
-            row = conn.execute(queries.get("frame.sql", "day_span")).fetchone()
+            row = conn.execute(_Q.day_span).fetchone()
             known_until = row[1] if row and row[1] else date.today()
     columns = ["machine_id", "part", "start_day", "end_day", "hours", "event", "product_line",
                "model", "region_id", "segment"]
@@ -180,7 +181,7 @@ def wear_intervals(conn_or_url: psycopg.Connection | str, machines: Iterable[str
              "segment": cat_type}
     params = {"tz": FLEET_TZ_NAME, "known_until": known_until,
               "machines": sorted(machines) if machines is not None else None}
-    table = _read_csv(conn, sql.SQL(queries.get("frame.sql", "wear_intervals")),  # type: ignore[arg-type]
+    table = _read_csv(conn, _Q.wear_intervals,
                       params, columns, types)
     frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
     for col in ("start_day", "end_day"):

@@ -16,9 +16,9 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 from psycopg import sql
 
-from features import queries
 from features.days import FLEET_TZ_NAME
 from features.watermarks import Watermark, get_watermark, set_watermark
+from fleetcare import queries
 
 log = logging.getLogger("features.rollup")
 
@@ -68,8 +68,8 @@ class RollupResult:
     seconds: float
 
 
-def _q(name: str) -> str:
-    return queries.get("rollup.sql", name)
+def _q(name: str) -> sql.SQL:
+    return queries.load("features", "rollup.sql")[name]
 
 
 def refresh(conn: psycopg.Connection, *, full: bool = False, workers: int = 2) -> RollupResult:
@@ -125,7 +125,7 @@ def _full_rebuild(conn: psycopg.Connection, workers: int) -> None:
         marks = conn.execute(_q("marks"), {"since": epoch, "fault_since": epoch,
                                             "reset_since": epoch}).fetchone()
         conn.execute("DELETE FROM job_watermarks WHERE job = %s", (JOB,))
-        conn.execute(_q("truncate_all"))  # type: ignore[arg-type]
+        conn.execute(_q("truncate_all"))
         conn.execute("TRUNCATE feat_service_hours")
     params = _base_params(conn)
     nparts = max(1, workers)
@@ -136,17 +136,17 @@ def _full_rebuild(conn: psycopg.Connection, workers: int) -> None:
         with psycopg.connect(dsn, **kwargs) as own:  # type: ignore[arg-type]
             own.execute("SET work_mem = '1GB'")
             own.execute("SET max_parallel_workers_per_gather = 0")
-            cells = sql.SQL(_q("telemetry_cells")).format(**_TEL_ALL)
+            cells = _q("telemetry_cells").format(**_TEL_ALL)
             own.execute(sql.SQL("INSERT INTO feat_telemetry_daily {}").format(cells),
                         {**params, "nparts": nparts, "part": part})
             if part == 0:
-                own.execute(sql.SQL(_q("insert_fault_cells")).format(source=_FAULT_ALL), params)
+                own.execute(_q("insert_fault_cells").format(source=_FAULT_ALL), params)
             own.commit()
 
     with ThreadPoolExecutor(max_workers=nparts) as pool:
         list(pool.map(share, range(nparts)))
     with conn.transaction():
-        conn.execute(sql.SQL(_q("upsert_first_seen")).format(changed=sql.SQL("")), params)
+        conn.execute(_q("upsert_first_seen").format(changed=sql.SQL("")), params)
         assert marks is not None
         detail = {key: (value or epoch).isoformat()
                   for key, value in zip(("telemetry", "faults", "resets"), marks, strict=True)}
@@ -165,8 +165,8 @@ def _incremental(conn: psycopg.Connection, mark: Watermark) -> tuple[int, int]:
             fault_since=mark.detail_time("faults") - MARGIN,
             reset_since=mark.detail_time("resets") - MARGIN,
         )
-        conn.execute(_q("changed_days"), params)  # type: ignore[arg-type]
-        conn.execute(_q("changed_fault_days"), params)  # type: ignore[arg-type]
+        conn.execute(_q("changed_days"), params)
+        conn.execute(_q("changed_fault_days"), params)
         changed = _count(conn, "feat_changed_days")
         changed_faults = _count(conn, "feat_changed_fault_days")
         conn.execute("ANALYZE feat_changed_days")
@@ -181,16 +181,16 @@ def _incremental(conn: psycopg.Connection, mark: Watermark) -> tuple[int, int]:
         # Few changed days against large tables: key lookups, not scans of everything.
         conn.execute("SET LOCAL enable_hashjoin = off")
         conn.execute("SET LOCAL enable_mergejoin = off")
-        conn.execute(_q("delete_changed_telemetry"))  # type: ignore[arg-type]
-        cells = sql.SQL(_q("telemetry_cells")).format(**_TEL_CHANGED)
+        conn.execute(_q("delete_changed_telemetry"))
+        cells = _q("telemetry_cells").format(**_TEL_CHANGED)
         conn.execute(sql.SQL("INSERT INTO feat_telemetry_daily {}").format(cells), params)
-        conn.execute(_q("delete_changed_faults"))  # type: ignore[arg-type]
-        conn.execute(sql.SQL(_q("insert_fault_cells")).format(source=_FAULT_CHANGED), params)
-        conn.execute(sql.SQL(_q("upsert_first_seen")).format(changed=_FIRST_CHANGED), params)
+        conn.execute(_q("delete_changed_faults"))
+        conn.execute(_q("insert_fault_cells").format(source=_FAULT_CHANGED), params)
+        conn.execute(_q("upsert_first_seen").format(changed=_FIRST_CHANGED), params)
         # Cached meter readings at work orders shift with a machine's reset offsets.
         conn.execute("DELETE FROM feat_service_hours WHERE machine_id IN (SELECT machine_id "
                      "FROM meter_resets WHERE detected_at >= %(reset_since)s)", params)
-        marks = conn.execute(_q("marks"), params).fetchone()  # type: ignore[arg-type]
+        marks = conn.execute(_q("marks"), params).fetchone()
         assert marks is not None
         detail: dict[str, str] = {}
         for key, value in zip(("telemetry", "faults", "resets"), marks, strict=True):

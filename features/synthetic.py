@@ -10,17 +10,18 @@ from collections.abc import Callable
 from datetime import date
 
 import psycopg
+from psycopg import sql
 
-from features import queries
 from features.build import sync_catalogue
 from features.days import FLEET_TZ_NAME
 from fleetcare import catalogue as cat
+from fleetcare import queries
 
 MACHINES_PER_STATEMENT = 500
 
 
-def _q(name: str) -> str:
-    return queries.get("synthetic.sql", name)
+def _q(name: str) -> sql.SQL:
+    return queries.load("features", "synthetic.sql")[name]
 
 
 def write_master(conn: psycopg.Connection, machines: int, start: date) -> None:
@@ -40,8 +41,8 @@ def write_master(conn: psycopg.Connection, machines: int, start: date) -> None:
             "lines": [line.line_id for line in lines],
             "models": [line.models[0] for line in lines],
         }
-        conn.execute(_q("customers"), params)  # type: ignore[arg-type]
-        conn.execute(_q("machines_rows"), params)  # type: ignore[arg-type]
+        conn.execute(_q("customers"), params)
+        conn.execute(_q("machines_rows"), params)
     sync_catalogue(conn)
 
 
@@ -62,6 +63,6 @@ def write_days(conn: psycopg.Connection, machines: int, start: date, d_lo: int, 
         hi = min(lo + MACHINES_PER_STATEMENT - 1, machines)
         with conn.transaction():
             for name in ("telemetry", "faults", "service"):
-                conn.execute(_q(name), {**base, "lo": lo, "hi": hi})  # type: ignore[arg-type]
+                conn.execute(_q(name), {**base, "lo": lo, "hi": hi})
         if progress:
             progress(hi, machines)

@@ -271,9 +271,9 @@ def unknown_references(conn: psycopg.Connection,
     not know: counted, with examples. The rows are kept; they count once the catalogue
     knows them."""
     from fleetcare import catalogue as cat
-    from ingest.writer import _queries
+    from fleetcare.queries import load
 
-    queries = _queries("master.sql")
+    queries = load("ingest", "master.sql")
     known_spns = set(cat.SPNS) | {r[0] for r in conn.execute(queries["catalogue_spns"])}
     known_comps = set(cat.COMPONENT_INDEX) | {
         r[0] for r in conn.execute(queries["catalogue_components"])}

@@ -19,12 +19,12 @@ from typing import Any
 
 import psycopg
 
+from fleetcare import queries
 from ingest.decode import SCHEMA, dead_letter
 from ingest.tables import read_table
-from ingest.writer import _queries
 
 ORDER = ("regions", "customers", "stations", "machines")
-QUERIES = _queries("master.sql")
+QUERIES = queries.load("ingest", "master.sql")
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _PEAK = re.compile(r"^\s*(\w+)\s*:\s*(\d{1,2})-(\d{1,2})\s*\.\.\s*(\d{1,2})-(\d{1,2})\s*$")
 UNKNOWN_REFERENCE = "unknown_reference"
@@ -167,7 +167,7 @@ def import_master(conn: psycopg.Connection, kind: str, path: Path,
                 continue
             try:
                 with conn.transaction():  # a savepoint: one bad reference spoils one row
-                    cur.execute(QUERIES[f"upsert_{kind}"], row)  # type: ignore[arg-type]
+                    cur.execute(QUERIES[f"upsert_{kind}"], row)
                     changed = cur.rowcount > 0
                     if kind == "regions" and extra is not None:
                         changed |= _replace_peaks(cur, row[0], extra)
@@ -177,7 +177,7 @@ def import_master(conn: psycopg.Connection, kind: str, path: Path,
                 continue
             totals["stored" if changed else "duplicates"] += 1
         if dead:
-            cur.executemany(QUERIES["insert_dead_letters"], dead)  # type: ignore[arg-type]
+            cur.executemany(QUERIES["insert_dead_letters"], dead)
     totals["dead_letters"] = dict(Counter(row[3] for row in dead))
     totals["streams"] = {kind: {"rows": totals["rows"], "stored": totals["stored"],
                                 "duplicates": totals["duplicates"], "dead_letters": len(dead)}}
@@ -188,11 +188,11 @@ def _replace_peaks(cur: psycopg.Cursor, region_id: str,
                    peaks: list[tuple[str, int, int, int, int]]) -> bool:
     """Store the region's peaks from the file when they differ; True if they did."""
     have = sorted(tuple(r) for r in cur.execute(
-        QUERIES["region_peaks"], (region_id,)).fetchall())  # type: ignore[arg-type]
+        QUERIES["region_peaks"], (region_id,)).fetchall())
     if have == sorted(peaks) or not peaks:
         return False
-    cur.execute(QUERIES["delete_region_peaks"], (region_id,))  # type: ignore[arg-type]
-    cur.executemany(QUERIES["insert_region_peak"],  # type: ignore[arg-type]
+    cur.execute(QUERIES["delete_region_peaks"], (region_id,))
+    cur.executemany(QUERIES["insert_region_peak"],
                     [(region_id, *p) for p in peaks])
     return True
 

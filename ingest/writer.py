@@ -9,12 +9,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from importlib import resources
 from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 
+from fleetcare import queries
 from ingest.decode import (
     DEAD_LETTER_COLUMNS,
     FAULT_COLUMNS,
@@ -40,25 +40,7 @@ _FAULT_TYPES = ["text", "int8", "timestamptz", "timestamptz", "timestamptz", "in
                 "int2", "bool"]
 
 
-def _queries(filename: str = "queries.sql") -> dict[str, str]:
-    """Named statements from an ingest/sql file (`-- name: x` headers)."""
-    text = resources.files("ingest").joinpath("sql", filename).read_text("utf-8")
-    out: dict[str, str] = {}
-    name = None
-    lines: list[str] = []
-    for line in text.splitlines():
-        if line.startswith("-- name: "):
-            if name:
-                out[name] = "\n".join(lines).strip()
-            name, lines = line.removeprefix("-- name: ").strip(), []
-        elif name is not None:
-            lines.append(line)
-    if name:
-        out[name] = "\n".join(lines).strip()
-    return out
-
-
-QUERIES = _queries()
+QUERIES = queries.load("ingest")
 
 
 @dataclass
@@ -77,7 +59,7 @@ class Writer:
     def __init__(self, conn: psycopg.Connection) -> None:
         self.conn = conn
         with conn.transaction():
-            conn.execute(QUERIES["create_staging"])  # type: ignore[arg-type]
+            conn.execute(QUERIES["create_staging"])
 
     def write(self, batch: Batch) -> WriteResult:
         """Store one batch in one transaction; returns counts (idempotent: safe to redo)."""
@@ -87,7 +69,7 @@ class Writer:
             if batch.telemetry:
                 self._copy(cur, "ingest_stage_telemetry", TELEMETRY_COLUMNS, _TELEMETRY_TYPES,
                            batch.telemetry)
-                cur.execute(QUERIES["merge_telemetry"])  # type: ignore[arg-type]
+                cur.execute(QUERIES["merge_telemetry"])
                 result.stored["telemetry"] = cur.rowcount
                 result.duplicates["telemetry"] = len(batch.telemetry) - cur.rowcount
                 if cur.rowcount:
@@ -95,13 +77,13 @@ class Writer:
                     result.meter_resets = self._recompute_resets(cur, min(times), max(times))
             if batch.faults:
                 self._copy(cur, "ingest_stage_faults", FAULT_COLUMNS, _FAULT_TYPES, batch.faults)
-                cur.execute(QUERIES["merge_faults"])  # type: ignore[arg-type]
+                cur.execute(QUERIES["merge_faults"])
                 result.stored["faults"] = cur.rowcount
                 result.duplicates["faults"] = len(batch.faults) - cur.rowcount
             if batch.service:
                 rows = [(*r[:8], Jsonb(r[8]), *r[9:]) for r in batch.service]
                 self._copy(cur, "ingest_stage_service", SERVICE_COLUMNS, None, rows)
-                cur.execute(QUERIES["merge_service"])  # type: ignore[arg-type]
+                cur.execute(QUERIES["merge_service"])
                 result.stored["service"] = cur.rowcount
                 result.duplicates["service"] = len(batch.service) - cur.rowcount
             if batch.dead_letters:
@@ -128,7 +110,7 @@ class Writer:
         """Re-derive the meter resets around the batch's readings (event times first..last)."""
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (RESET_LOCK,))
         since = first - RESET_LOOKBACK
-        spans = cur.execute(QUERIES["reset_span"],  # type: ignore[arg-type]
+        spans = cur.execute(QUERIES["reset_span"],
                             {"first": first, "last": last, "since": since}).fetchall()
         if not spans:
             return 0
@@ -137,13 +119,13 @@ class Writer:
         older = [(m, lo) for m, lo, _hi, p, _n in spans if p is None]
         if older:
             ids, los = (list(col) for col in zip(*older, strict=True))
-            prev.update(cur.execute(QUERIES["reset_prev_older"],  # type: ignore[arg-type]
+            prev.update(cur.execute(QUERIES["reset_prev_older"],
                                     {"machines": ids, "lo": los, "since": since}).fetchall())
         lo = [prev[m] or b for m, b, _hi, _p, _n in spans]
         hi = [n or b for _m, _lo, b, _p, n in spans]
         # The spans go back as arrays: the planner sees their real size (a temp table
         # would have no statistics) and the overall bounds prune chunks when planning.
         params = {"machines": machines, "lo": lo, "hi": hi, "first": min(lo), "last": max(hi)}
-        cur.execute(QUERIES["reset_delete"], params)  # type: ignore[arg-type]
-        cur.execute(QUERIES["reset_insert"], params)  # type: ignore[arg-type]
+        cur.execute(QUERIES["reset_delete"], params)
+        cur.execute(QUERIES["reset_insert"], params)
         return cur.rowcount

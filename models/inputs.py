@@ -31,12 +31,12 @@ def load_features(conn_or_url: Any, *, days: Sequence[date] | tuple[date, date] 
 
 def feature_span(conn_or_url: Any) -> tuple[date, date]:
     """(first, last) day that has feature rows."""
-    from features import queries
+    from fleetcare import queries
 
     if isinstance(conn_or_url, str):
         with connect(conn_or_url) as conn:
             return feature_span(conn)
-    row = conn_or_url.execute(queries.get("frame.sql", "day_span")).fetchone()
+    row = conn_or_url.execute(queries.load("features", "frame.sql").day_span).fetchone()
     if row is None or row[0] is None:
         raise NotEnoughDataError("no feature rows yet: run `fleetcare features build` first")
     return row[0], row[1]
