@@ -10,14 +10,17 @@ from importlib import resources
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from fleetcare.errors import MigrationError, TransientError
+from fleetcare.queries import load
 
 log = logging.getLogger("fleetcare.db")
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 # Any constant works; it only has to be the same in every Fleetcare process.
 _MIGRATION_LOCK = 0x0F1EE7CA
+_Q = load("fleetcare", "db.sql")
 
 
 @dataclass(frozen=True)
@@ -51,14 +54,40 @@ def connect(url: str, *, autocommit: bool = False, timescaledb: str = "auto") ->
     return conn
 
 
-def load_migrations() -> list[Migration]:
-    """The migrations shipped in fleetcare/migrations and in each stage's migrations/ folder.
+@dataclass(frozen=True)
+class Track:
+    """A sequence of migrations with its own version table.
+
+    The main track is the product's schema. The simulator's truth (gateways/migrations)
+    is a track of its own, so a production database never gets it and the evaluation
+    databases get it from versioned migrations all the same.
+    """
+
+    packages: tuple[str, ...]
+    schema: str | None = None   # where the version table lives (None: the search path)
+
+    @property
+    def table(self) -> sql.Identifier:
+        return sql.Identifier(*(s for s in (self.schema, "schema_migrations") if s))
+
+    @property
+    def regclass(self) -> str:
+        return f"{self.schema}.schema_migrations" if self.schema else "schema_migrations"
+
+
+MAIN = Track(("fleetcare.migrations", "features.migrations", "models.migrations",
+              "scheduler.migrations", "ingest.migrations"))
+TRUTH = Track(("gateways.migrations",), schema="truth")
+
+
+def load_migrations(track: Track = MAIN) -> list[Migration]:
+    """The migrations of a track: for the main one those shipped in fleetcare/migrations
+    and in each stage's migrations/ folder.
 
     Versions are global across folders, so stages can add tables in their own rooms.
     """
     found: dict[int, Migration] = {}
-    for package in ("fleetcare.migrations", "features.migrations", "models.migrations",
-                    "scheduler.migrations", "ingest.migrations"):
+    for package in track.packages:
         try:
             folder = resources.files(package)
         except ModuleNotFoundError:
@@ -77,70 +106,65 @@ def load_migrations() -> list[Migration]:
     return [found[v] for v in sorted(found)]
 
 
-def upgrade(url: str, *, timescaledb: str = "auto") -> list[Migration]:
+def upgrade(url: str, *, timescaledb: str = "auto", track: Track = MAIN) -> list[Migration]:
     """Apply pending migrations in order, each in its own transaction; return those applied.
 
     Safe to run twice and from several processes at once: an advisory lock serialises
     upgraders, and a changed checksum of an applied migration is refused.
     """
-    migrations = load_migrations()
-    applied_now: list[Migration] = []
     with connect(url, autocommit=True, timescaledb=timescaledb) as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK,))
-        try:
-            # Only when missing: services that log in as a role without CREATE (0900)
-            # also run this at start, and with nothing pending they only read.
-            exists = conn.execute("SELECT to_regclass('schema_migrations')").fetchone()
-            if not (exists and exists[0]):
-                conn.execute(
-                    """CREATE TABLE IF NOT EXISTS schema_migrations (
-                           version    integer PRIMARY KEY,
-                           name       text NOT NULL,
-                           checksum   text NOT NULL,
-                           applied_at timestamptz NOT NULL DEFAULT now())"""
-                )
-            done = {
-                row[0]: row[1]
-                for row in conn.execute("SELECT version, checksum FROM schema_migrations")
-            }
-            for migration in migrations:
-                if migration.version in done:
-                    if done[migration.version] != migration.checksum:
-                        raise MigrationError(
-                            f"migration {migration.version:04d}_{migration.name} was changed "
-                            "after it was applied; add a new migration instead"
-                        )
-                    continue
-                log.info("applying migration %04d_%s", migration.version, migration.name)
-                try:
-                    with conn.transaction():
-                        conn.execute(migration.sql)  # type: ignore[arg-type]
-                        conn.execute(
-                            "INSERT INTO schema_migrations (version, name, checksum) "
-                            "VALUES (%s, %s, %s)",
-                            (migration.version, migration.name, migration.checksum),
-                        )
-                except psycopg.Error as exc:
+        return apply(conn, track)
+
+
+def apply(conn: psycopg.Connection, track: Track = MAIN) -> list[Migration]:
+    """`upgrade` on an open connection. On one without autocommit every migration is a
+    savepoint and the caller's commit makes them permanent (the simulator's truth track)."""
+    migrations = load_migrations(track)
+    applied_now: list[Migration] = []
+    conn.execute(_Q.lock, (_MIGRATION_LOCK,))
+    try:
+        # Only when missing: services that log in as a role without CREATE (0900)
+        # also run this at start, and with nothing pending they only read.
+        exists = conn.execute(_Q.version_table_exists, (track.regclass,)).fetchone()
+        if not (exists and exists[0]):
+            if track.schema:
+                conn.execute(_Q.create_schema.format(schema=sql.Identifier(track.schema)))
+            conn.execute(_Q.create_version_table.format(table=track.table))
+        done = {row[0]: row[1]
+                for row in conn.execute(_Q.applied_checksums.format(table=track.table))}
+        for migration in migrations:
+            if migration.version in done:
+                if done[migration.version] != migration.checksum:
                     raise MigrationError(
-                        f"migration {migration.version:04d}_{migration.name} failed: "
-                        f"{str(exc).strip().splitlines()[0]}"
-                    ) from exc
-                applied_now.append(migration)
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
+                        f"migration {migration.version:04d}_{migration.name} was changed "
+                        "after it was applied; add a new migration instead"
+                    )
+                continue
+            log.info("applying migration %04d_%s", migration.version, migration.name)
+            try:
+                with conn.transaction():
+                    conn.execute(migration.sql)  # type: ignore[arg-type]
+                    conn.execute(_Q.record_migration.format(table=track.table),
+                                 (migration.version, migration.name, migration.checksum))
+            except psycopg.Error as exc:
+                raise MigrationError(
+                    f"migration {migration.version:04d}_{migration.name} failed: "
+                    f"{str(exc).strip().splitlines()[0]}"
+                ) from exc
+            applied_now.append(migration)
+    finally:
+        conn.execute(_Q.unlock, (_MIGRATION_LOCK,))
     return applied_now
 
 
 def status(url: str) -> dict[str, Any]:
     """What the database holds: backend, applied migrations, pending ones."""
     with connect(url) as conn:
-        version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
-        tsdb = conn.execute(
-            "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'"
-        ).fetchone()
-        exists = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()
+        version = conn.execute(_Q.server_version).fetchone()[0]  # type: ignore[index]
+        tsdb = conn.execute(_Q.timescaledb_version).fetchone()
+        exists = conn.execute(_Q.version_table_exists, (MAIN.regclass,)).fetchone()
         applied = (
-            [r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY 1")]
+            [r[0] for r in conn.execute(_Q.applied_versions.format(table=MAIN.table))]
             if exists and exists[0]
             else []
         )

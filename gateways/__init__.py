@@ -8,7 +8,7 @@ Module map:
                 (engine: step(); state; maintenance: visits, repairs; customers; records)
 - uplink.py     gateways: seq numbers, store-and-forward, resends, skew, meter resets
 - publisher.py  MQTT (paho 2.x, QoS 1, PUBACK window); sinks.py: pairs, jsonl
-- truth.sql / truth.py   the `truth` schema (evaluation and backtests only)
+- migrations/, truth.py the `truth` schema, its own migration track (evaluation, backtests)
 - master.py     upsert master data, CSV export; report.py run statistics
 - run.py        SimulationRun: the pieces wired together; cli.py `fleetcare simulate`
 """

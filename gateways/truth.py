@@ -1,4 +1,4 @@
-"""Write the simulator's truth to the `truth` schema (created by gateways/truth.sql).
+"""Write the simulator's truth to the `truth` schema (made by gateways/migrations).
 
 Only evaluation and backtests read it. Re-running a window replaces that window's rows,
 so the same seed gives the same truth however often it runs.
@@ -8,27 +8,26 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timedelta
-from importlib import resources
 
 import numpy as np
 import psycopg
+from psycopg import sql
 
 from fleetcare import catalogue as cat
+from fleetcare import db, queries
 from gateways.simulator import CN_TZ, DayRecords
 from gateways.uplink import Uplink
 
-
-def truth_sql() -> str:
-    return resources.files("gateways").joinpath("truth.sql").read_text("utf-8")
+_Q = queries.load("gateways", "truth.sql")
 
 
 def create_truth_schema(conn: psycopg.Connection) -> None:
-    """Create the truth schema and tables (idempotent)."""
-    conn.execute(truth_sql())  # type: ignore[arg-type]
+    """Bring the truth schema up to date by its own migrations (idempotent)."""
+    db.apply(conn, db.TRUTH)
     with conn.cursor() as cur:
-        cur.executemany("INSERT INTO truth.components VALUES (%s, %s) ON CONFLICT DO NOTHING",
+        cur.executemany(_Q.add_component,
                         [(i + 1, c) for i, c in enumerate(cat.COMPONENTS)])
-        cur.executemany("INSERT INTO truth.wear_parts VALUES (%s, %s) ON CONFLICT DO NOTHING",
+        cur.executemany(_Q.add_wear_part,
                         [(i + 1, p) for i, p in enumerate(cat.WEAR_PARTS)])
 
 
@@ -55,16 +54,12 @@ class TruthWriter:
         lo = datetime(start.year, start.month, start.day, tzinfo=CN_TZ)
         hi = datetime(end.year, end.month, end.day, tzinfo=CN_TZ)
         ids = self.ids
-        self.conn.execute("DELETE FROM truth.machine_days WHERE machine_id = ANY(%s) "
-                          "AND day >= %s AND day < %s", (ids, start, end))
-        self.conn.execute("DELETE FROM truth.failures WHERE machine_id = ANY(%s) "
-                          "AND ts >= %s AND ts < %s", (ids, lo, hi))
+        self.conn.execute(_Q.clear_machine_days, (ids, start, end))
+        self.conn.execute(_Q.clear_failures, (ids, lo, hi))
         for table in ("visits", "meter_resets"):
-            self.conn.execute(f"DELETE FROM truth.{table} WHERE machine_id = ANY(%s) "  # noqa: S608
-                              "AND day >= %s AND day < %s", (ids, start, end))
-        self.conn.execute("INSERT INTO truth.runs (seed, machines, start_day, days, params) "
-                          "VALUES (%s, %s, %s, %s, %s)",
-                          (seed, len(ids), start, days, json.dumps(params)))
+            self.conn.execute(_Q.clear_by_day.format(table=sql.Identifier("truth", table)),
+                              (ids, start, end))
+        self.conn.execute(_Q.add_run, (seed, len(ids), start, days, json.dumps(params)))
         self.conn.commit()
 
     def write_day(self, rec: DayRecords) -> None:
@@ -77,13 +72,13 @@ class TruthWriter:
                for r in t["degrading"].tolist()]
         hours, meter = t["hours"].tolist(), t["engine_hours"].tolist()
         with self.conn.cursor() as cur:
-            with cur.copy("COPY truth.machine_days FROM STDIN") as copy:
+            with cur.copy(_Q.copy_machine_days) as copy:
                 lines = [f"{ids[m]}\t{day}\t{hours[k]:.3f}\t{meter[k]:.3f}\t{health[k]}\t"
                          f"{hazard[k]}\t{risk[k]}\t{deg[k]}\t{wear[k]}\n"
                          for k, m in enumerate(t["machine"].tolist())]
                 copy.write("".join(lines))
             if rec.failures:
-                with cur.copy("COPY truth.failures FROM STDIN") as copy:
+                with cur.copy(_Q.copy_failures) as copy:
                     for f in rec.failures:
                         copy.write_row((
                             ids[f["machine"]], datetime.fromtimestamp(f["ts"], CN_TZ),
@@ -91,7 +86,7 @@ class TruthWriter:
                             f["cause"], f["mode"], f["symptomatic"], f["effective_age_h"],
                             f["engine_hours"], f["pf_hours"], f["downtime_h"], f["work_order"]))
             for v in rec.visits:
-                cur.execute("INSERT INTO truth.visits VALUES (%s,%s,%s,%s,%s,%s,%s,%s)",
+                cur.execute(_Q.add_visit,
                             (v.machine_id, v.day, v.kind, list(v.found), list(v.serviced),
                              json.dumps([{"part": p, "qty": q} for p, q in v.parts]),
                              v.cost_cny, v.downtime_h))
@@ -100,7 +95,7 @@ class TruthWriter:
     def write_resets(self, uplink: Uplink) -> None:
         with self.conn.cursor() as cur:
             cur.executemany(
-                "INSERT INTO truth.meter_resets VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                _Q.add_meter_reset,
                 [(self.ids[r["machine"]], r["day"], r["engine_hours_before"])
                  for r in uplink.resets])
         self.conn.commit()

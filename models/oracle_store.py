@@ -1,6 +1,6 @@
 """Read the simulator's truth store (schema ``truth``) for the oracle. Evaluation only.
 
-The truth tables belong to the simulator (gateways/truth.sql); this is the one module of
+The truth tables belong to the simulator (gateways/migrations); this is the one module of
 the models stage allowed to read them (a test scans every other one), and only the
 evaluator calls it. Nothing here is available to training or scoring.
 """

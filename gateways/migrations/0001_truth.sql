@@ -1,9 +1,11 @@
 -- The simulator's hidden truth: failures, daily health and hazard, visits, meter swaps.
--- Why a schema of its own, created here and never by the production migrations: only
--- evaluation (models/evaluate*.py, models/oracle*.py) and the backtest may read it; a
--- test scans the production stages for any reference to it. Arrays are in the order of
--- truth.components / truth.wear_parts (= fleetcare.catalogue COMPONENTS / WEAR_PARTS);
--- NULL where a machine has no such component or part.
+-- Why a schema and a migration track of their own (fleetcare.db.TRUTH, versions in
+-- truth.schema_migrations), applied when the simulator first writes truth and never by
+-- `fleetcare db upgrade`: only evaluation (models/evaluate*.py, models/oracle*.py) and the
+-- backtest may read it; a test scans the production stages for any reference to it.
+-- IF NOT EXISTS: databases made before this track already hold these tables.
+-- Arrays are in the order of truth.components / truth.wear_parts (= fleetcare.catalogue
+-- COMPONENTS / WEAR_PARTS); NULL where a machine has no such component or part.
 
 CREATE SCHEMA IF NOT EXISTS truth;
 
