@@ -87,6 +87,8 @@ def parse(text: str, where: str) -> Queries:
         # Whole-line comments are documentation; dropping them keeps a %(x)s written in
         # prose from being taken for a parameter. Trailing comments stay.
         code = "\n".join(ln for ln in lines if not ln.lstrip().startswith("--")).strip()
+        # Without its final semicolon a statement also composes into a larger one.
+        code = code.removesuffix(";").rstrip()
         if not code:
             raise ValueError(f"{where}: statement {name} is empty")
         statements[name] = code

@@ -95,9 +95,9 @@ def propose_dispatch(url: str, *, day: date, created_by: str = "scheduler",
         weekly = store.latest_weekly_visit_plan(conn, day)
         if weekly is None:
             return {"plan_id": None, "alerts": 0, "why": f"no weekly visit plan covers {day}"}
-        seen = store.top_risks_on(conn, weekly["scored_on"]) if weekly["scored_on"] else {}
-        week_start = day - timedelta(days=(day - weekly["window_start"]).days % 7)
-        covered, used = store.week_visits(conn, weekly["plan_id"], week_start, day)
+        seen = store.top_risks_on(conn, weekly.scored_on) if weekly.scored_on else {}
+        week_start = day - timedelta(days=(day - weekly.window_start).days % 7)
+        covered, used = store.week_visits(conn, weekly.plan_id, week_start, day)
     left = {s.station_id: max(0, weekly_share(s, policy)[1] - used.get(s.station_id, 0))
             for s in inputs.stations}
     alerts = alert_machines(inputs.machines, seen, covered, policy)
@@ -109,7 +109,7 @@ def propose_dispatch(url: str, *, day: date, created_by: str = "scheduler",
                          peaks=inputs.peaks)
     if not plan.visits:
         return {"plan_id": None, "alerts": len(alerts), "why": "no visit worth its cost"}
-    params = {"dispatch": True, "weekly_plan": weekly["plan_id"], "alerts": len(alerts),
+    params = {"dispatch": True, "weekly_plan": weekly.plan_id, "alerts": len(alerts),
               "scored_on": inputs.scored_on.isoformat() if inputs.scored_on else None}
     with connect(url) as conn:
         plan_id = store.save_visit_plan(conn, plan, created_by=created_by, params=params)
