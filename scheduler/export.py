@@ -16,6 +16,8 @@ from typing import Any
 import pandas as pd
 import psycopg
 
+from fleetcare import queries
+
 VISIT_COLUMNS = ["visit_date", "technician", "trip", "stop", "machine_id", "model",
                  "customer", "site_lat", "site_lon", "work", "trip_days", "value_cny",
                  "avoided_cny", "travel_km", "reasons", "parts"]
@@ -66,13 +68,7 @@ SUMMARY_MEANINGS: dict[str, str] = {
     "planned_mean_fill": "share of demand the planned stock covers (service level)",
 }
 
-VISIT_DETAILS = """
-SELECT m.machine_id, m.model, coalesce(c.name, m.customer_id) AS customer, m.site_lat,
-       m.site_lon, s.name AS station_name
-  FROM machines m
-  LEFT JOIN customers c USING (customer_id)
-  LEFT JOIN stations s ON s.station_id = m.station_id
- WHERE m.machine_id = ANY(%s)"""
+_Q = queries.load("scheduler", "export.sql")
 
 
 def technician_name(station_id: str, index: int) -> str:
@@ -84,7 +80,7 @@ def with_visit_details(conn: psycopg.Connection, rows: Sequence[dict[str, Any]]
                        ) -> list[dict[str, Any]]:
     """Visit rows with the technician's name, the machine's model, customer and site."""
     ids = sorted({r["machine_id"] for r in rows})
-    details = {r[0]: r[1:] for r in conn.execute(VISIT_DETAILS, (ids,))} if ids else {}
+    details = {r[0]: r[1:] for r in conn.execute(_Q.visit_details, (ids,))} if ids else {}
     out = []
     for r in rows:
         model, customer, lat, lon, _station = details.get(r["machine_id"],

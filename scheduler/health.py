@@ -12,22 +12,17 @@ import sys
 
 import psycopg
 
+from fleetcare import queries
 from scheduler.leader import LEADER_LOCK_NAME, lock_key
 
-LEADER_HELD = """
-SELECT EXISTS (
-    SELECT 1 FROM pg_locks
-     WHERE locktype = 'advisory' AND granted AND database = (
-             SELECT oid FROM pg_database WHERE datname = current_database())
-       AND classid = %(hi)s::bigint::oid AND objid = %(lo)s::bigint::oid
-       AND objsubid = 1)"""
+_Q = queries.load("scheduler", "leader.sql")
 
 
 def leader_alive(url: str, name: str = LEADER_LOCK_NAME) -> bool:
     """True if a session holds the scheduler's leader lock on this database."""
     key = lock_key(name) & 0xFFFFFFFFFFFFFFFF  # the lock's 64 bits, as pg_locks splits them
     with psycopg.connect(url, connect_timeout=5) as conn:
-        row = conn.execute(LEADER_HELD, {"hi": key >> 32, "lo": key & 0xFFFFFFFF}).fetchone()
+        row = conn.execute(_Q.leader_held, {"hi": key >> 32, "lo": key & 0xFFFFFFFF}).fetchone()
     return bool(row and row[0])
 
 

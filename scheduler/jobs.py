@@ -24,10 +24,12 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from fleetcare.db import connect
+from fleetcare.queries import load
 from scheduler.config import DEFAULT_SCHEDULES, SchedulerSettings
 from scheduler.leader import job_lock
 
 log = logging.getLogger("fleetcare.scheduler.jobs")
+_Q = load("scheduler", "jobs.sql")
 
 JOB_NAMES: tuple[str, ...] = tuple(DEFAULT_SCHEDULES)
 
@@ -114,15 +116,7 @@ def _as_counts(value: object) -> dict[str, Any]:
 def ingest_health(ctx: JobContext) -> dict[str, Any]:
     """Is data arriving? Rows and dead letters of the last hour, and the newest arrival."""
     with connect(ctx.database_url) as conn:
-        row = conn.execute(
-            """SELECT
-                 (SELECT count(*) FROM telemetry WHERE arrived_at > now() - interval '1 hour'),
-                 (SELECT count(*) FROM fault_codes WHERE arrived_at > now() - interval '1 hour'),
-                 (SELECT count(*) FROM dead_letters WHERE received_at > now() - interval '1 hour'),
-                 (SELECT extract(epoch FROM now() - max(arrived_at)) FROM telemetry),
-                 (SELECT count(DISTINCT machine_id) FROM telemetry
-                   WHERE arrived_at > now() - interval '1 day')"""
-        ).fetchone()
+        row = conn.execute(_Q.ingest_health).fetchone()
     assert row is not None
     telemetry_1h, faults_1h, dead_1h, lag_s, machines_24h = row
     counts = {
@@ -242,10 +236,7 @@ def run_job(ctx: JobContext, name: str, *, trigger: str = "schedule") -> RunResu
         raise KeyError(f"unknown job {name!r}; known: {', '.join(JOBS)}")
     started = time.monotonic()
     with connect(ctx.database_url, autocommit=True) as conn:
-        run_id = conn.execute(
-            "INSERT INTO job_runs (job, outcome, host, trigger) VALUES (%s, 'running', %s, %s) "
-            "RETURNING run_id", (name, _host(), trigger),
-        ).fetchone()[0]  # type: ignore[index]
+        run_id = conn.execute(_Q.start_run, (name, _host(), trigger)).fetchone()[0]  # type: ignore[index]
         with job_lock(conn, name) as mine:
             if not mine:
                 result = RunResult(name, "skipped", error="already running in another process")
@@ -254,8 +245,7 @@ def run_job(ctx: JobContext, name: str, *, trigger: str = "schedule") -> RunResu
         result.run_id = run_id
         result.seconds = time.monotonic() - started
         conn.execute(
-            "UPDATE job_runs SET finished_at = now(), outcome = %s, counts = %s, error = %s "
-            "WHERE run_id = %s",
+            _Q.finish_run,
             (result.outcome, Jsonb(result.counts), result.error, run_id),
         )
     level = logging.WARNING if result.outcome == "failed" else logging.INFO
@@ -317,16 +307,13 @@ def close_interrupted_runs(url: str) -> list[str]:
     job once. Jobs must therefore be safe to redo (upserts, watermarks).
     """
     with connect(url, autocommit=True) as conn:
-        jobs = [r[0] for r in conn.execute(
-            "SELECT DISTINCT job FROM job_runs WHERE outcome = 'running' ORDER BY job")]
+        jobs = [r[0] for r in conn.execute(_Q.running_jobs)]
         interrupted = []
         for job in jobs:
             with job_lock(conn, job) as free:
                 if not free:
                     continue  # really running, in another process
-                cur = conn.execute(
-                    "UPDATE job_runs SET outcome = 'failed', finished_at = now(), error = %s "
-                    "WHERE job = %s AND outcome = 'running'", (INTERRUPTED, job))
+                cur = conn.execute(_Q.close_interrupted, (INTERRUPTED, job))
                 if cur.rowcount:
                     interrupted.append(job)
     for job in interrupted:
@@ -338,14 +325,7 @@ def close_interrupted_runs(url: str) -> list[str]:
 def list_runs(url: str, *, job: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
     """The latest job runs, newest first (what `fleetcare jobs` prints)."""
     with connect(url) as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
-        cur.execute(
-            """SELECT run_id, job, trigger, started_at, finished_at, outcome, counts, error, host,
-                      extract(epoch FROM coalesce(finished_at, now()) - started_at) AS seconds
-                 FROM job_runs
-                WHERE %(job)s::text IS NULL OR job = %(job)s
-                ORDER BY started_at DESC, run_id DESC LIMIT %(limit)s""",
-            {"job": job, "limit": limit},
-        )
+        cur.execute(_Q.list_runs, {"job": job, "limit": limit})
         rows = cur.fetchall()
     for row in rows:
         for key in ("started_at", "finished_at"):

@@ -16,6 +16,11 @@ import psycopg
 from apscheduler.job import Job
 from apscheduler.jobstores.base import BaseJobStore, ConflictingIdError, JobLookupError
 from apscheduler.util import datetime_to_utc_timestamp, utc_timestamp_to_datetime
+from psycopg import sql
+
+from fleetcare.queries import load
+
+_Q = load("scheduler", "jobstore.sql")
 
 
 class PostgresJobStore(BaseJobStore):
@@ -31,7 +36,7 @@ class PostgresJobStore(BaseJobStore):
 
     # -- connection ------------------------------------------------------------------
 
-    def _execute(self, query: str, params: tuple[Any, ...] = ()) -> psycopg.Cursor:
+    def _execute(self, query: sql.SQL, params: tuple[Any, ...] = ()) -> psycopg.Cursor:
         with self._lock:
             for attempt in (1, 2):
                 if self._conn is None or self._conn.closed:
@@ -39,7 +44,7 @@ class PostgresJobStore(BaseJobStore):
                         self.url, autocommit=True, application_name="fleetcare-scheduler"
                     )
                 try:
-                    return self._conn.execute(query, params)  # type: ignore[arg-type]
+                    return self._conn.execute(query, params)
                 except psycopg.OperationalError:
                     # A dropped connection (server restart): reconnect once, then give up and
                     # let APScheduler retry after jobstore_retry_interval.
@@ -58,29 +63,25 @@ class PostgresJobStore(BaseJobStore):
     # -- BaseJobStore ----------------------------------------------------------------
 
     def lookup_job(self, job_id: str) -> Job | None:
-        row = self._execute("SELECT job_state FROM scheduler_jobs WHERE id = %s",
-                            (job_id,)).fetchone()
+        row = self._execute(_Q.lookup_job, (job_id,)).fetchone()
         return self._reconstitute_job(row[0]) if row else None
 
     def get_due_jobs(self, now: datetime) -> list[Job]:
-        return self._get_jobs("WHERE next_run_time <= %s", (datetime_to_utc_timestamp(now),))
+        return self._get_jobs(_Q.due_jobs, (datetime_to_utc_timestamp(now),))
 
     def get_next_run_time(self) -> datetime | None:
-        row = self._execute(
-            "SELECT next_run_time FROM scheduler_jobs WHERE next_run_time IS NOT NULL "
-            "ORDER BY next_run_time LIMIT 1"
-        ).fetchone()
+        row = self._execute(_Q.next_run_time).fetchone()
         return utc_timestamp_to_datetime(row[0]) if row else None
 
     def get_all_jobs(self) -> list[Job]:
-        jobs = self._get_jobs()
+        jobs = self._get_jobs(_Q.all_jobs)
         self._fix_paused_jobs_sorting(jobs)
         return jobs
 
     def add_job(self, job: Job) -> None:
         try:
             self._execute(
-                "INSERT INTO scheduler_jobs (id, next_run_time, job_state) VALUES (%s, %s, %s)",
+                _Q.add_job,
                 (job.id, datetime_to_utc_timestamp(job.next_run_time), self._dump(job)),
             )
         except psycopg.errors.UniqueViolation:
@@ -88,19 +89,19 @@ class PostgresJobStore(BaseJobStore):
 
     def update_job(self, job: Job) -> None:
         cur = self._execute(
-            "UPDATE scheduler_jobs SET next_run_time = %s, job_state = %s WHERE id = %s",
+            _Q.update_job,
             (datetime_to_utc_timestamp(job.next_run_time), self._dump(job), job.id),
         )
         if cur.rowcount == 0:
             raise JobLookupError(job.id)
 
     def remove_job(self, job_id: str) -> None:
-        cur = self._execute("DELETE FROM scheduler_jobs WHERE id = %s", (job_id,))
+        cur = self._execute(_Q.remove_job, (job_id,))
         if cur.rowcount == 0:
             raise JobLookupError(job_id)
 
     def remove_all_jobs(self) -> None:
-        self._execute("DELETE FROM scheduler_jobs")
+        self._execute(_Q.remove_all_jobs)
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -116,11 +117,8 @@ class PostgresJobStore(BaseJobStore):
         job._jobstore_alias = self._alias
         return job
 
-    def _get_jobs(self, where: str = "", params: tuple[Any, ...] = ()) -> list[Job]:
-        rows = self._execute(
-            f"SELECT id, job_state FROM scheduler_jobs {where} ORDER BY next_run_time",  # noqa: S608 - fixed fragments only
-            params,
-        ).fetchall()
+    def _get_jobs(self, query: sql.SQL, params: tuple[Any, ...] = ()) -> list[Job]:
+        rows = self._execute(query, params).fetchall()
         jobs: list[Job] = []
         failed: list[str] = []
         for job_id, state in rows:
@@ -132,7 +130,7 @@ class PostgresJobStore(BaseJobStore):
                 self._logger.exception('Unable to restore job "%s" -- removing it', job_id)
                 failed.append(job_id)
         if failed:
-            self._execute("DELETE FROM scheduler_jobs WHERE id = ANY(%s)", (failed,))
+            self._execute(_Q.remove_jobs, (failed,))
         return jobs
 
     def __repr__(self) -> str:

@@ -16,7 +16,10 @@ from contextlib import contextmanager
 
 import psycopg
 
+from fleetcare.queries import load
+
 log = logging.getLogger("fleetcare.scheduler.leader")
+_Q = load("scheduler", "leader.sql")
 
 LEADER_LOCK_NAME = "fleetcare.scheduler.leader"
 
@@ -50,7 +53,7 @@ class LeaderLock:
             except psycopg.OperationalError as exc:
                 log.warning("leader election: cannot connect: %s", str(exc).strip()[:200])
                 return False
-            got = conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
+            got = conn.execute(_Q.try_lock, (self.key,)).fetchone()
             if got and got[0]:
                 self._conn = conn
                 return True
@@ -63,7 +66,7 @@ class LeaderLock:
             if self._conn is None:
                 return False
             try:
-                self._conn.execute("SELECT 1")
+                self._conn.execute(_Q.ping)
                 return True
             except psycopg.Error:
                 log.warning("leader connection lost: giving up leadership")
@@ -75,7 +78,7 @@ class LeaderLock:
             if self._conn is not None:
                 # If the connection is gone, the lock went with it.
                 with contextlib.suppress(psycopg.Error):
-                    self._conn.execute("SELECT pg_advisory_unlock(%s)", (self.key,))
+                    self._conn.execute(_Q.unlock, (self.key,))
                 self._close()
 
     def _close(self) -> None:
@@ -94,10 +97,10 @@ def job_lock(conn: psycopg.Connection, job: str) -> Iterator[bool]:
     `fleetcare jobs run` and a scheduled run (or a just-deposed leader's last run) apart.
     """
     key = lock_key("fleetcare.job:" + job)
-    got = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+    got = conn.execute(_Q.try_lock, (key,)).fetchone()
     held = bool(got and got[0])
     try:
         yield held
     finally:
         if held:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+            conn.execute(_Q.unlock, (key,))
