@@ -14,19 +14,11 @@ from datetime import date, timedelta
 from typing import Any
 
 from fleetcare import catalogue as cat
+from fleetcare import queries
 
 _FAULT_FEATURE = re.compile(r"^faults_(\d+)d_(\w+)$")
 
-_CODES_SQL = """
-SELECT machine_id, spn, fmi, count(*) AS n
-FROM fault_codes
-WHERE machine_id = ANY(%(machines)s)
-  AND active
-  AND ts >= %(since)s AND ts < %(until)s
-  AND greatest(ts, arrived_at) < %(until)s
-  AND spn = ANY(%(spns)s)
-GROUP BY machine_id, spn, fmi
-"""
+_Q = queries.load("models", "fault_detail.sql")
 
 
 def fault_reasons(reasons: Iterable[dict[str, Any]]) -> list[tuple[str, int]]:
@@ -56,7 +48,7 @@ def add_codes(conn: Any, day: date, rows: list[tuple[str, list[dict[str, Any]]]]
     for days in windows:
         params = {"machines": machines, "since": end_of(day - timedelta(days=days)),
                   "until": until, "spns": sorted(cat.SPNS)}
-        for mid, spn, fmi, n in conn.execute(_CODES_SQL, params).fetchall():
+        for mid, spn, fmi, n in conn.execute(_Q.codes, params).fetchall():
             counts.setdefault((days, mid), {})[(spn, fmi)] = int(n)
     done = 0
     for mid, reason in wanted:

@@ -12,27 +12,14 @@ from typing import Any
 
 import pandas as pd
 
+from fleetcare import queries
 from fleetcare.db import connect
 
-# Per machine, day and component: the simulator's own 30-day risk, and the hazard per
-# operating hour times that day's operating hours (the daily hazard); the failures table
-# marks the days a component failed.
-_TRUTH_SQL = """
-SELECT md.machine_id, md.day, c.component,
-       md.risk30[c.ord]            AS risk30,
-       md.hazard[c.ord] * md.hours AS hazard,
-       (f.machine_id IS NOT NULL)  AS failed
-FROM truth.machine_days md
-CROSS JOIN truth.components c
-LEFT JOIN (SELECT DISTINCT machine_id, day, component FROM truth.failures) f
-       ON f.machine_id = md.machine_id AND f.day = md.day AND f.component = c.component
-WHERE md.day BETWEEN %(first)s AND %(last)s
-  AND md.risk30[c.ord] IS NOT NULL
-"""
+_Q = queries.load("models", "oracle_store.sql")
 
 
 def truth_available(conn: Any) -> bool:
-    row = conn.execute("SELECT to_regclass('truth.machine_days') IS NOT NULL").fetchone()
+    row = conn.execute(_Q.truth_available).fetchone()
     return bool(row and row[0])
 
 
@@ -48,7 +35,7 @@ def load_truth(conn_or_url: Any, first: date, last: date, *,
         return None
     params = {"first": first, "last": last + timedelta(days=horizon_d)}
     with conn.cursor() as cur:
-        cur.execute(_TRUTH_SQL, params)
+        cur.execute(_Q.truth, params)
         rows = cur.fetchall()
     frame = pd.DataFrame(rows, columns=["machine_id", "day", "component", "risk30", "hazard",
                                         "failed"])

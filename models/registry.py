@@ -23,11 +23,14 @@ from typing import Any, Protocol
 
 import psycopg
 import sklearn
+from psycopg.rows import kwargs_row
 
 from fleetcare.db import connect
+from fleetcare.queries import load as load_queries
 from models.errors import ChecksumError, FeatureMismatchError, NoActiveModelError
 
 log = logging.getLogger("models.registry")
+_Q = load_queries("models", "registry.sql")
 
 ConnOrUrl = psycopg.Connection | str
 
@@ -87,11 +90,7 @@ def store(conn_or_url: ConnOrUrl, model: Registrable, *, metrics: Mapping[str, A
     params = {**(params or {}), "sklearn": sklearn.__version__}
     with _conn(conn_or_url) as conn, conn.transaction():
         row = conn.execute(
-            """INSERT INTO model_versions
-                   (kind, created_by, train_start, train_end, calib_end, params, features,
-                    feature_hash, metrics, blob, blob_sha256)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-               RETURNING model_id""",
+            _Q.insert_version,
             (model.kind, created_by or _who(), train_start, train_end, calib_end,
              json.dumps(params, default=str), list(model.features), model.feature_hash,
              json.dumps(metrics or {}, default=str), blob, digest),
@@ -111,47 +110,34 @@ def activate(conn_or_url: ConnOrUrl, model_id: int) -> None:
 
 
 def _activate(conn: psycopg.Connection, model_id: int) -> None:
-    row = conn.execute("SELECT kind FROM model_versions WHERE model_id = %s FOR UPDATE",
-                       (model_id,)).fetchone()
+    row = conn.execute(_Q.lock_version, (model_id,)).fetchone()
     if row is None:
         raise NoActiveModelError(f"no model version {model_id}")
     # Two statements in one transaction; the partial unique index guards the invariant.
-    conn.execute("UPDATE model_versions SET active = false WHERE kind = %s AND active",
-                 (row[0],))
-    conn.execute("UPDATE model_versions SET active = true WHERE model_id = %s", (model_id,))
+    conn.execute(_Q.deactivate_kind, (row[0],))
+    conn.execute(_Q.activate_version, (model_id,))
 
 
 def versions(conn_or_url: ConnOrUrl, kind: str | None = None) -> list[Version]:
     """Every stored version (newest first), without blobs."""
-    with _conn(conn_or_url) as conn:
-        rows = conn.execute(
-            f"""SELECT {_COLUMNS} FROM model_versions
-                WHERE %(kind)s::text IS NULL OR kind = %(kind)s
-                ORDER BY model_id DESC""",
-            {"kind": kind},
-        ).fetchall()
-    return [_version(r) for r in rows]
+    with _conn(conn_or_url) as conn, conn.cursor(row_factory=kwargs_row(_version)) as cur:
+        return cur.execute(_Q.versions, {"kind": kind}).fetchall()
 
 
 def active_version(conn_or_url: ConnOrUrl, kind: str) -> Version:
     """The active version of `kind` (without the blob)."""
-    with _conn(conn_or_url) as conn:
-        row = conn.execute(
-            f"SELECT {_COLUMNS} FROM model_versions WHERE kind = %s AND active", (kind,)
-        ).fetchone()
+    with _conn(conn_or_url) as conn, conn.cursor(row_factory=kwargs_row(_version)) as cur:
+        row = cur.execute(_Q.active_version, (kind,)).fetchone()
     if row is None:
         raise NoActiveModelError(f"no active {kind} model: run `fleetcare train` first")
-    return _version(row)
+    return row
 
 
 def load(conn_or_url: ConnOrUrl, model_id: int, *,
          current_features: Iterable[str] | Mapping[str, Any] | None = None) -> Any:
     """Unpickle version `model_id` after checking its checksum and feature list."""
     with _conn(conn_or_url) as conn:
-        row = conn.execute(
-            "SELECT blob, blob_sha256, features, kind FROM model_versions WHERE model_id = %s",
-            (model_id,),
-        ).fetchone()
+        row = conn.execute(_Q.blob, (model_id,)).fetchone()
     if row is None:
         raise NoActiveModelError(f"no model version {model_id}")
     blob, digest, features, kind = bytes(row[0]), row[1], tuple(row[2]), row[3]
@@ -233,13 +219,11 @@ def clear_cache() -> None:
         _cache.clear()
 
 
-_COLUMNS = ("model_id, kind, created_at, created_by, train_start, train_end, calib_end, "
-            "features, feature_hash, params, metrics, blob_sha256, active")
-
-
-def _version(row: tuple[Any, ...]) -> Version:
-    return Version(int(row[0]), row[1], row[2], row[3], row[4], row[5], row[6], tuple(row[7]),
-                   row[8], row[9] or {}, row[10] or {}, row[11], bool(row[12]))
+def _version(*, model_id: int, features: list[str], params: dict[str, Any] | None,
+             metrics: dict[str, Any] | None, active: bool, **rest: Any) -> Version:
+    """A `versions` / `active_version` row by column name."""
+    return Version(model_id=int(model_id), features=tuple(features), params=params or {},
+                   metrics=metrics or {}, active=bool(active), **rest)
 
 
 def _get(obj: Any, attr: str) -> Any:

@@ -25,6 +25,7 @@ import pandas as pd
 import psycopg
 
 from fleetcare.db import connect
+from fleetcare.queries import load
 from models import inputs, reasons, registry
 from models import layout as lay
 from models.errors import NoActiveModelError
@@ -35,6 +36,7 @@ from models.wear import KIND as WEAR_KIND
 from models.wear import WearModel
 
 log = logging.getLogger("models.scoring")
+_Q = load("models", "scoring.sql")
 
 REASONS_SHARE = 0.05
 MIN_REASONS = 50
@@ -152,20 +154,16 @@ def write_scores(conn_or_url: psycopg.Connection | str, result: ScoreResult, *,
     conn = conn_or_url
     ids = sorted(result.risk["machine_id"].astype(str).unique())
     with conn.transaction(), conn.cursor() as cur:
-        cur.execute("DELETE FROM risk_scores WHERE scored_on = %s AND machine_id = ANY(%s)",
-                    (result.day, ids))
-        cur.execute("DELETE FROM wear_forecasts WHERE scored_on = %s AND machine_id = ANY(%s)",
-                    (result.day, ids))
-        with cur.copy("COPY risk_scores (scored_on, machine_id, component, horizon_d, risk, "
-                      "model_id, reasons) FROM STDIN") as copy:
+        cur.execute(_Q.clear_risks, (result.day, ids))
+        cur.execute(_Q.clear_wear, (result.day, ids))
+        with cur.copy(_Q.copy_risks) as copy:
             r = result.risk
             for mid, comp, risk, why in zip(r["machine_id"], r["component"], r["risk"],
                                             r["reasons"], strict=True):
                 copy.write_row((result.day, mid, comp, horizon_d, float(risk),
                                 result.risk_model_id, json.dumps(why, ensure_ascii=False)))
         if len(result.wear):
-            with cur.copy("COPY wear_forecasts (scored_on, machine_id, part, used_hours, "
-                          "due_hours, due_hours_p10, due_date, model_id) FROM STDIN") as copy:
+            with cur.copy(_Q.copy_wear) as copy:
                 w = result.wear
                 for row in zip(w["machine_id"], w["part"], w["used_hours"], w["due_hours"],
                                w["due_hours_p10"], w["due_date"], strict=True):
