@@ -20,13 +20,16 @@ from urllib.parse import urlsplit, urlunsplit
 
 import click
 import psycopg
+from psycopg import sql
 
 from fleetcare import db
 from fleetcare.clikit import settings_of
+from fleetcare.queries import load
 from fleetcare.runtime import Services, services
 from fleetcare.settings import redact_url
 
 log = logging.getLogger("fleetcare.demo")
+_ADMIN = load("fleetcare", "admin.sql")
 
 DEMO_DATABASE = "fleetcare_demo"
 # The demo's closed-loop backtest: small enough for minutes, long enough to reach the
@@ -46,8 +49,8 @@ def fresh_database(url: str, name: str = DEMO_DATABASE) -> str:
     if database_name(url) == name:  # cannot drop the database we are connected to
         admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(_ADMIN.drop_database.format(name=sql.Identifier(name)))
+        conn.execute(_ADMIN.create_database.format(name=sql.Identifier(name)))
     return urlunsplit(urlsplit(url)._replace(path="/" + name))
 
 

@@ -20,7 +20,10 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from fleetcare.queries import load
+
 log = logging.getLogger("fleetcare.backtest.databases")
+_ADMIN = load("fleetcare", "admin.sql")
 
 _SAFE = re.compile(r"[^a-z0-9_]")
 CLONE_ATTEMPTS = 8
@@ -63,18 +66,18 @@ class Databases:
         """Create database `label` (empty, or a copy of database `template`); its URL."""
         name = self.name(label)
         with _admin(self.base_url) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)))
+            conn.execute(_ADMIN.drop_database.format(name=sql.Identifier(name)))
             if template is None:
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                conn.execute(_ADMIN.create_database.format(name=sql.Identifier(name)))
             else:
                 # FILE_COPY (PostgreSQL >= 15) copies the template's files after one
                 # checkpoint; the default WAL_LOG writes every page through the WAL,
                 # several times slower for a warm-up history of hundreds of MB.
                 strategy = (sql.SQL(" STRATEGY = FILE_COPY")
                             if _server_version(conn) >= 150000 else sql.SQL(""))
-                statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}{}").format(
-                    sql.Identifier(name), sql.Identifier(self.name(template)), strategy)
+                statement = _ADMIN.clone_database.format(
+                    name=sql.Identifier(name), template=sql.Identifier(self.name(template)),
+                    strategy=strategy)
                 for attempt in range(CLONE_ATTEMPTS):
                     try:
                         conn.execute(statement)
@@ -97,10 +100,8 @@ class Databases:
         """
         name = self.name(label)
         with _admin(self.base_url) as conn:
-            conn.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(
-                sql.Identifier(name)))
-            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                         "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+            conn.execute(_ADMIN.refuse_connections.format(name=sql.Identifier(name)))
+            conn.execute(_ADMIN.end_sessions, (name,))
 
     def drop_all(self) -> None:
         if self.keep:
@@ -108,8 +109,7 @@ class Databases:
             return
         with _admin(self.base_url) as conn:
             for name in reversed(self.created):
-                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    sql.Identifier(name)))
+                conn.execute(_ADMIN.drop_database.format(name=sql.Identifier(name)))
         self.created.clear()
 
 

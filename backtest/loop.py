@@ -27,11 +27,13 @@ from backtest.policies import Calendar, Hours, Policy, Predictive, Reactive, Wee
 from backtest.publish import Publisher
 from backtest.stock import Warehouse
 from fleetcare import db
+from fleetcare.queries import load
 from gateways.simulator import BackgroundService, SimConfig, Simulator
 from gateways.uplink import Uplink
 from scheduler.policy import PlanningPolicy
 
 log = logging.getLogger("fleetcare.backtest.loop")
+_Q = load("backtest", "loop.sql")
 
 # During the warm-up and the season alike: customers book services and change parts as
 # in real life; the maker's own inspections are left to the policy under test.
@@ -97,8 +99,7 @@ class FutureDataError(AssertionError):
 def audit_knowledge(conn: psycopg.Connection, week: Week) -> None:
     """Raise if any raw row was received after the night before `week` starts."""
     for table in ("telemetry", "fault_codes", "service_records"):
-        row = conn.execute(sql.SQL("SELECT max(received_at) FROM {}").format(
-            sql.Identifier(table))).fetchone()
+        row = conn.execute(_Q.last_received.format(table=sql.Identifier(table))).fetchone()
         last = row[0] if row else None
         if last is not None and last > week.cutoff:
             raise FutureDataError(f"{table} holds rows received at {last}, after the cutoff "

@@ -11,27 +11,21 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
+from psycopg.rows import class_row
 
-# Per machine: the hour meter now and 28 days ago, and at the last engine-oil change
-# on record (the maker's 250/500 h service; on-condition part changes are not services).
-SERVICE_HOURS = """
-SELECT m.machine_id, now_t.engine_hours, back.engine_hours, svc.engine_hours
-  FROM machines m
-  LEFT JOIN LATERAL (
-        SELECT engine_hours FROM telemetry t
-         WHERE t.machine_id = m.machine_id AND t.ts < %(cutoff)s AND t.arrived_at < %(cutoff)s
-         ORDER BY t.ts DESC LIMIT 1) now_t ON true
-  LEFT JOIN LATERAL (
-        SELECT engine_hours FROM telemetry t
-         WHERE t.machine_id = m.machine_id AND t.ts < %(cutoff)s - interval '28 days'
-           AND t.arrived_at < %(cutoff)s
-         ORDER BY t.ts DESC LIMIT 1) back ON true
-  LEFT JOIN LATERAL (
-        SELECT s.engine_hours FROM service_records s
-         WHERE s.machine_id = m.machine_id AND s.ts < %(cutoff)s AND s.arrived_at < %(cutoff)s
-           AND s.parts @> '[{"part": "engine_oil"}]'::jsonb
-         ORDER BY s.ts DESC LIMIT 1) svc ON true
- ORDER BY m.machine_id"""
+from fleetcare import queries
+
+_Q = queries.load("backtest")
+
+
+@dataclass(frozen=True)
+class _MeterRow:
+    """One row of the `service_hours` statement."""
+
+    machine_id: str
+    hours_now: float | None
+    hours_28d_ago: float | None
+    service_hours: float | None
 
 
 @dataclass(frozen=True)
@@ -52,11 +46,14 @@ class ServiceHours:
 
 def service_hours(conn: psycopg.Connection, cutoff: datetime) -> dict[str, ServiceHours]:
     out = {}
-    for mid, now_h, back_h, svc_h in conn.execute(SERVICE_HOURS, {"cutoff": cutoff}):
-        rate = 0.0
-        if now_h is not None and back_h is not None and now_h >= back_h:
-            rate = (float(now_h) - float(back_h)) / 28.0
-        out[mid] = ServiceHours(None if now_h is None else float(now_h), rate,
-                                None if svc_h is None else float(svc_h))
+    with conn.cursor(row_factory=class_row(_MeterRow)) as cur:
+        for r in cur.execute(_Q.service_hours, {"cutoff": cutoff}):
+            now_h, back_h = r.hours_now, r.hours_28d_ago
+            rate = 0.0
+            if now_h is not None and back_h is not None and now_h >= back_h:
+                rate = (float(now_h) - float(back_h)) / 28.0
+            out[r.machine_id] = ServiceHours(
+                None if now_h is None else float(now_h), rate,
+                None if r.service_hours is None else float(r.service_hours))
     conn.commit()
     return out

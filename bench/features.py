@@ -13,6 +13,9 @@ import click
 from psycopg import sql
 
 from fleetcare.clikit import settings_of
+from fleetcare.queries import load
+
+_ADMIN = load("fleetcare", "admin.sql")
 
 
 def _scratch_url(url: str, name: str) -> str:
@@ -42,15 +45,14 @@ def bench_features(ctx: click.Context, machines: int, days: int, workers: int, k
     with services(settings_of(ctx), migrate=False) as svc:
         name = f"fc_bench_features_{uuid.uuid4().hex[:8]}"
         with db.connect(svc.db, autocommit=True) as admin:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            admin.execute(_ADMIN.create_database.format(name=sql.Identifier(name)))
         url = _scratch_url(svc.db, name)
         try:
             out = _run_bench(url, machines, days, workers, start, synthetic, build, db)
         finally:
             if not keep:
                 with db.connect(svc.db, autocommit=True) as admin:
-                    admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                                  .format(sql.Identifier(name)))
+                    admin.execute(_ADMIN.drop_database.format(name=sql.Identifier(name)))
     out["database"] = name if keep else None
     if as_json:
         click.echo(json.dumps(out))

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 import click
 import paho.mqtt.client as mqtt
 import psycopg
+from psycopg import sql
 
 from fleetcare import db
 from fleetcare.clikit import settings_of
@@ -37,6 +38,7 @@ from fleetcare.queries import Queries, load
 from fleetcare.settings import mqtt_host_port
 
 log = logging.getLogger("bench.ingest")
+_ADMIN = load("fleetcare", "admin.sql")
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -102,7 +104,7 @@ def scratch_database(url: str, timescaledb: str = "auto") -> Iterator[str]:
     """A migrated database next to ``url``'s, dropped on exit (needs CREATEDB)."""
     name = f"fleetcare_bench_{uuid.uuid4().hex[:8]}"
     with db.connect(url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+        conn.execute(_ADMIN.create_database.format(name=sql.Identifier(name)))
     parts = urlsplit(url)
     scratch = urlunsplit(parts._replace(path="/" + name))
     try:
@@ -110,7 +112,7 @@ def scratch_database(url: str, timescaledb: str = "auto") -> Iterator[str]:
         yield scratch
     finally:
         with db.connect(url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+            conn.execute(_ADMIN.drop_database.format(name=sql.Identifier(name)))
 
 
 def _seed_machines(url: str, n: int) -> None:

@@ -39,6 +39,7 @@ HEADER = """\
 """
 
 _Q = load("fleetcare", "schema.sql")
+_ADMIN = load("fleetcare", "admin.sql")
 
 
 def _ident(name: str) -> str:
@@ -94,7 +95,7 @@ def migrated(admin_url: str) -> str:
     """`describe` of a scratch database that the migrations build from nothing."""
     name = sql.Identifier(f"fc_schema_{uuid.uuid4().hex[:12]}")
     with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(_Q.create_database.format(name=name))
+        admin.execute(_ADMIN.create_database.format(name=name))
     url = urlunsplit(urlsplit(admin_url)._replace(path="/" + name.as_string().strip('"')))
     try:
         db.upgrade(url)
@@ -103,7 +104,7 @@ def migrated(admin_url: str) -> str:
             return describe(conn)
     finally:
         with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(_Q.drop_database.format(name=name))
+            admin.execute(_ADMIN.drop_database.format(name=name))
 
 
 def main(argv: list[str] | None = None) -> int:

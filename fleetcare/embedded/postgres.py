@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
+from psycopg import sql
 
 from fleetcare.embedded.pg_binaries import choose_install
 from fleetcare.embedded.processes import (
@@ -35,8 +36,10 @@ from fleetcare.embedded.processes import (
 )
 from fleetcare.embedded.service_user import RunAs, prepare_pgdata, server_user, usable_bindir
 from fleetcare.errors import EmbeddedServiceError
+from fleetcare.queries import load
 
 log = logging.getLogger("fleetcare.embedded")
+_ADMIN = load("fleetcare", "admin.sql")
 
 DATABASE = "fleetcare"
 # The cluster's superuser; the URL authenticates as it with a password made at initdb.
@@ -225,10 +228,10 @@ def _url(info: _Postmaster, password: str | None, database: str) -> str:
 def _ensure_database(info: _Postmaster, password: str | None) -> None:
     with psycopg.connect(_url(info, password, "postgres"), autocommit=True,
                          connect_timeout=10) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone():
+        if conn.execute(_ADMIN.database_exists, (DATABASE,)).fetchone():
             return
         with contextlib.suppress(psycopg.errors.DuplicateDatabase):
-            conn.execute(f'CREATE DATABASE "{DATABASE}"')
+            conn.execute(_ADMIN.create_database.format(name=sql.Identifier(DATABASE)))
             log.info("created database %s", DATABASE)
 
 

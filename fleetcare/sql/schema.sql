@@ -74,11 +74,3 @@ SELECT n.nspname, p.proname, pg_get_function_arguments(p.oid),
    AND NOT EXISTS (SELECT 1 FROM pg_depend d
                     WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
  ORDER BY n.nspname <> 'public', n.nspname, p.proname, 3;
-
--- name: create_database
--- A scratch database to migrate from nothing ({name}).
-CREATE DATABASE {name};
-
--- name: drop_database
--- Drop the scratch database, whoever is still connected.
-DROP DATABASE IF EXISTS {name} WITH (FORCE);
