@@ -84,27 +84,17 @@ def sync_catalogue(conn: psycopg.Connection) -> None:
     items += [(line_id, p, "part") for line_id in cat.PRODUCT_LINES
               for p in cat.wear_parts_of(line_id)]
     with conn.transaction(), conn.cursor() as cur:
-        cur.execute("SELECT pg_advisory_xact_lock(hashtext('features.catalogue'))")
-        cur.execute("CREATE TEMP TABLE feat_new_spn (LIKE feat_spn_components) ON COMMIT DROP")
-        cur.execute("CREATE TEMP TABLE feat_new_items (LIKE feat_line_items) ON COMMIT DROP")
-        cur.executemany("INSERT INTO feat_new_spn VALUES (%s, %s)", spns)
-        cur.executemany("INSERT INTO feat_new_items VALUES (%s, %s, %s)", items)
+        cur.execute(_Q.sync_catalogue_start)
+        cur.executemany(_Q.stage_spn, spns)
+        cur.executemany(_Q.stage_item, items)
         # Only touch rows that differ, so an unchanged catalogue writes nothing.
-        cur.execute("DELETE FROM feat_spn_components s WHERE NOT EXISTS (SELECT 1 FROM "
-                    "feat_new_spn n WHERE n.spn = s.spn AND n.component = s.component)")
-        cur.execute("INSERT INTO feat_spn_components SELECT * FROM feat_new_spn "
-                    "ON CONFLICT (spn) DO NOTHING")
-        cur.execute("DELETE FROM feat_line_items i WHERE NOT EXISTS (SELECT 1 FROM "
-                    "feat_new_items n WHERE (n.product_line, n.item, n.kind) = "
-                    "(i.product_line, i.item, i.kind))")
-        cur.execute("INSERT INTO feat_line_items SELECT * FROM feat_new_items "
-                    "ON CONFLICT (product_line, item) DO NOTHING")
+        cur.execute(_Q.sync_catalogue_apply)
 
 
 def _insert_statement() -> sql.Composed:
     """For days with no stored rows yet: no conflicts to look for."""
     cols = [*_KEY_COLUMNS, *DAILY_COLUMNS]
-    return sql.SQL("INSERT INTO features_daily ({cols}) {select}").format(
+    return _Q.insert_features.format(
         cols=sql.SQL(", ").join(sql.Identifier(c) for c in cols),
         select=_Q.feature_rows,
     )
@@ -115,16 +105,12 @@ def _upsert_statement() -> sql.Composed:
     updated = [c for c in cols if c not in ("day", "machine_id")]
     ident = [sql.Identifier(c) for c in cols]
     upd = [sql.Identifier(c) for c in updated]
-    return sql.SQL(
-        "INSERT INTO features_daily ({cols}) {select} "
-        "ON CONFLICT (day, machine_id) DO UPDATE SET ({upd}) = ROW({excl}) "
-        "WHERE ({cur}) IS DISTINCT FROM ({excl})"
-    ).format(
+    return _Q.upsert_features.format(
         cols=sql.SQL(", ").join(ident),
         select=_Q.feature_rows,
         upd=sql.SQL(", ").join(upd),
-        excl=sql.SQL(", ").join(sql.SQL("excluded.{}").format(c) for c in upd),
-        cur=sql.SQL(", ").join(sql.SQL("features_daily.{}").format(c) for c in upd),
+        excl=sql.SQL(", ").join(sql.Identifier("excluded", c) for c in updated),
+        cur=sql.SQL(", ").join(sql.Identifier("features_daily", c) for c in updated),
     )
 
 
@@ -137,19 +123,12 @@ def build_chunk(conn: psycopg.Connection, first: date, last: date, *, as_of_now:
         "nparts": nparts, "part": part, "high_oc": HIGH_OC,
     }
     with conn.transaction():
-        # The window sorts hold a chunk's grid in memory instead of spilling to disk.
-        conn.execute("SET LOCAL work_mem = '512MB'")
-        # JIT compiling the wide feature query costs seconds per chunk and gains less.
-        conn.execute("SET LOCAL jit = off")
-        # Merge joins would re-sort the wide day rows at every join; hash joins stream them.
-        conn.execute("SET LOCAL enable_mergejoin = off")
+        conn.execute(_Q.chunk_settings)
         for step in _STEPS:
             if step == "service_hours" and as_of_now:
                 continue
             conn.execute(_Q[step], params)
-        stored = conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM features_daily WHERE day BETWEEN %s AND %s)",
-            (first, last)).fetchone()
+        stored = conn.execute(_Q.has_rows, (first, last)).fetchone()
         statement = _upsert_statement() if stored and stored[0] else _insert_statement()
         cur = conn.execute(statement, params)
         return max(cur.rowcount, 0)
@@ -157,14 +136,7 @@ def build_chunk(conn: psycopg.Connection, first: date, last: date, *, as_of_now:
 
 def data_span(conn: psycopg.Connection) -> tuple[date | None, date | None]:
     """The first event day and the last known day in the rollups and work orders."""
-    row = conn.execute(
-        """SELECT least((SELECT min(day) FROM feat_telemetry_daily),
-                        (SELECT min((ts AT TIME ZONE %(tz)s)::date) FROM service_records)),
-                  greatest((SELECT max(known_day) FROM feat_telemetry_daily),
-                           (SELECT max((greatest(ts, arrived_at) AT TIME ZONE %(tz)s)::date)
-                            FROM service_records))""",
-        {"tz": FLEET_TZ_NAME},
-    ).fetchone()
+    row = conn.execute(_Q.data_span, {"tz": FLEET_TZ_NAME}).fetchone()
     return (row[0], row[1]) if row else (None, None)
 
 
@@ -209,8 +181,7 @@ def _parts(conn: psycopg.Connection, first: date, last: date,
     if machines is not None:
         count = len(machines)
     else:
-        row = conn.execute("SELECT count(*) FROM machines WHERE delivery_date <= %s",
-                           (last,)).fetchone()
+        row = conn.execute(_Q.delivered_machines, (last,)).fetchone()
         count = int(row[0]) if row else 0
     grid = count * ((last - first).days + 1 + GRID_LOOKBACK_D)
     parts = max(1, -(-grid // MAX_GRID_ROWS))
@@ -220,7 +191,7 @@ def _parts(conn: psycopg.Connection, first: date, last: date,
 def _advance_watermark(conn: psycopg.Connection, first: date, last: date) -> None:
     """Move the watermark to `last` if the built range joins on to it."""
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (JOB,))
+        conn.execute(_Q.job_lock, (JOB,))
         mark = watermark_day(conn)
         if mark is not None and (first > mark + timedelta(days=1) or last <= mark):
             return

@@ -31,31 +31,8 @@ MARGIN = timedelta(minutes=10)
 COOLANT_HOT_C = 100.0
 HYD_OIL_HOT_C = 85.0
 
-_TEL_ALL = {"telemetry_t": sql.SQL("telemetry t"), "telemetry_r": sql.SQL("telemetry_hours r")}
-# LATERAL: one index range probe per changed machine-day, never a scan of all readings.
-# OFFSET 0 keeps the view's subquery from being flattened into a join: flattened, the
-# planner underestimates the reset machines' readings and loops over all of them once
-# per changed day (16 s instead of well under one on a 1,000-machine week).
-_TEL_CHANGED = {
-    "telemetry_t": sql.SQL(
-        "feat_changed_days c CROSS JOIN LATERAL (SELECT x.* FROM telemetry x "
-        "WHERE x.machine_id = c.machine_id AND x.ts >= c.lo AND x.ts < c.hi "
-        "AND x.ts >= %(lo_min)s AND x.ts < %(hi_max)s) t"),
-    "telemetry_r": sql.SQL(
-        "(SELECT * FROM feat_changed_days WHERE machine_id = ANY(%(reset_machines)s::text[])) c "
-        "CROSS JOIN LATERAL (SELECT x.* FROM telemetry_hours x "
-        "WHERE x.machine_id = c.machine_id AND x.ts >= c.lo AND x.ts < c.hi "
-        "AND x.ts >= %(lo_min)s AND x.ts < %(hi_max)s OFFSET 0) r"),
-}
-_FAULT_ALL = sql.SQL("fault_codes r")
-_FAULT_CHANGED = sql.SQL(
-    "feat_changed_fault_days c CROSS JOIN LATERAL (SELECT x.* FROM fault_codes x "
-    "WHERE x.machine_id = c.machine_id AND x.ts >= c.lo AND x.ts < c.hi "
-    "AND x.ts >= %(f_lo_min)s AND x.ts < %(f_hi_max)s) r"
-)
-_FIRST_CHANGED = sql.SQL(
-    "JOIN feat_changed_fault_days c ON c.machine_id = f.machine_id AND c.day = f.day"
-)
+_TEL_ALL = {"telemetry_t": "all_telemetry", "telemetry_r": "all_telemetry_hours"}
+_TEL_CHANGED = {"telemetry_t": "changed_telemetry", "telemetry_r": "changed_telemetry_hours"}
 
 
 @dataclass
@@ -70,6 +47,11 @@ class RollupResult:
 
 def _q(name: str) -> sql.SQL:
     return queries.load("features", "rollup.sql")[name]
+
+
+def _cells(sources: dict[str, str]) -> sql.Composed:
+    """insert_telemetry_cells over the given source fragments."""
+    return _q("insert_telemetry_cells").format(**{k: _q(v) for k, v in sources.items()})
 
 
 def refresh(conn: psycopg.Connection, *, full: bool = False, workers: int = 2) -> RollupResult:
@@ -90,7 +72,7 @@ def refresh(conn: psycopg.Connection, *, full: bool = False, workers: int = 2) -
             return refresh(conn, full=full, workers=workers)
         finally:
             conn.autocommit = False
-    conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (JOB,))
+    conn.execute(_q("lock"), (JOB,))
     try:
         mark = get_watermark(conn, JOB)
         full = full or mark is None
@@ -101,7 +83,7 @@ def refresh(conn: psycopg.Connection, *, full: bool = False, workers: int = 2) -
             assert mark is not None
             changed, changed_faults = _incremental(conn, mark)
     finally:
-        conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (JOB,))
+        conn.execute(_q("unlock"), (JOB,))
     seconds = time.monotonic() - started
     log.info("rollups refreshed (%s): %s machine-days of telemetry, %s of faults, %.1f s",
              "full" if full else "incremental", "all" if full else changed,
@@ -113,8 +95,7 @@ def _base_params(conn: psycopg.Connection) -> dict[str, object]:
     return {
         "tz": FLEET_TZ_NAME, "coolant_hot": COOLANT_HOT_C, "hyd_hot": HYD_OIL_HOT_C,
         "nparts": 1, "part": 0,
-        "reset_machines": [r[0] for r in conn.execute(
-            "SELECT DISTINCT machine_id FROM meter_resets")],
+        "reset_machines": [r[0] for r in conn.execute(_q("reset_machines"))],
     }
 
 
@@ -124,9 +105,9 @@ def _full_rebuild(conn: psycopg.Connection, workers: int) -> None:
         # Marks first: rows arriving during the rebuild are picked up by the next refresh.
         marks = conn.execute(_q("marks"), {"since": epoch, "fault_since": epoch,
                                             "reset_since": epoch}).fetchone()
-        conn.execute("DELETE FROM job_watermarks WHERE job = %s", (JOB,))
+        conn.execute(_q("forget_watermark"), (JOB,))
         conn.execute(_q("truncate_all"))
-        conn.execute("TRUNCATE feat_service_hours")
+        conn.execute(_q("truncate_service_hours"))
     params = _base_params(conn)
     nparts = max(1, workers)
     dsn, password = conn.info.dsn, conn.info.password
@@ -134,13 +115,10 @@ def _full_rebuild(conn: psycopg.Connection, workers: int) -> None:
     def share(part: int) -> None:
         kwargs = {"password": password} if password else {}
         with psycopg.connect(dsn, **kwargs) as own:  # type: ignore[arg-type]
-            own.execute("SET work_mem = '1GB'")
-            own.execute("SET max_parallel_workers_per_gather = 0")
-            cells = _q("telemetry_cells").format(**_TEL_ALL)
-            own.execute(sql.SQL("INSERT INTO feat_telemetry_daily {}").format(cells),
-                        {**params, "nparts": nparts, "part": part})
+            own.execute(_q("share_settings"))
+            own.execute(_cells(_TEL_ALL), {**params, "nparts": nparts, "part": part})
             if part == 0:
-                own.execute(_q("insert_fault_cells").format(source=_FAULT_ALL), params)
+                own.execute(_q("insert_fault_cells").format(source=_q("all_faults")), params)
             own.commit()
 
     with ThreadPoolExecutor(max_workers=nparts) as pool:
@@ -155,10 +133,7 @@ def _full_rebuild(conn: psycopg.Connection, workers: int) -> None:
 
 def _incremental(conn: psycopg.Connection, mark: Watermark) -> tuple[int, int]:
     with conn.transaction():
-        conn.execute("SET LOCAL work_mem = '256MB'")
-        # On any connection (fleetcare.db.connect sets it too): a generic plan of the
-        # cells insert, chosen after repeated runs, probes every chunk for minutes.
-        conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        conn.execute(_q("incremental_settings"))
         params = _base_params(conn)
         params.update(
             since=mark.detail_time("telemetry") - MARGIN,
@@ -169,27 +144,21 @@ def _incremental(conn: psycopg.Connection, mark: Watermark) -> tuple[int, int]:
         conn.execute(_q("changed_fault_days"), params)
         changed = _count(conn, "feat_changed_days")
         changed_faults = _count(conn, "feat_changed_fault_days")
-        conn.execute("ANALYZE feat_changed_days")
-        conn.execute("ANALYZE feat_changed_fault_days")
+        conn.execute(_q("analyze_changed"))
         # Constant time bounds let TimescaleDB skip chunks the changed days are not in.
-        bounds = conn.execute("SELECT min(lo), max(hi) FROM feat_changed_days").fetchone()
-        fbounds = conn.execute("SELECT min(lo), max(hi) FROM feat_changed_fault_days").fetchone()
+        bounds = conn.execute(_q("changed_bounds")).fetchone()
+        fbounds = conn.execute(_q("changed_fault_bounds")).fetchone()
         params.update(lo_min=bounds[0] if bounds else None,
                       hi_max=bounds[1] if bounds else None,
                       f_lo_min=fbounds[0] if fbounds else None,
                       f_hi_max=fbounds[1] if fbounds else None)
-        # Few changed days against large tables: key lookups, not scans of everything.
-        conn.execute("SET LOCAL enable_hashjoin = off")
-        conn.execute("SET LOCAL enable_mergejoin = off")
+        conn.execute(_q("lookup_settings"))
         conn.execute(_q("delete_changed_telemetry"))
-        cells = _q("telemetry_cells").format(**_TEL_CHANGED)
-        conn.execute(sql.SQL("INSERT INTO feat_telemetry_daily {}").format(cells), params)
+        conn.execute(_cells(_TEL_CHANGED), params)
         conn.execute(_q("delete_changed_faults"))
-        conn.execute(_q("insert_fault_cells").format(source=_FAULT_CHANGED), params)
-        conn.execute(_q("upsert_first_seen").format(changed=_FIRST_CHANGED), params)
-        # Cached meter readings at work orders shift with a machine's reset offsets.
-        conn.execute("DELETE FROM feat_service_hours WHERE machine_id IN (SELECT machine_id "
-                     "FROM meter_resets WHERE detected_at >= %(reset_since)s)", params)
+        conn.execute(_q("insert_fault_cells").format(source=_q("changed_faults")), params)
+        conn.execute(_q("upsert_first_seen").format(changed=_q("changed_first_seen")), params)
+        conn.execute(_q("forget_service_hours"), params)
         marks = conn.execute(_q("marks"), params).fetchone()
         assert marks is not None
         detail: dict[str, str] = {}
@@ -200,5 +169,5 @@ def _incremental(conn: psycopg.Connection, mark: Watermark) -> tuple[int, int]:
 
 
 def _count(conn: psycopg.Connection, table: str) -> int:
-    row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()
+    row = conn.execute(_q("count_rows").format(table=sql.Identifier(table))).fetchone()
     return int(row[0]) if row else 0

@@ -852,3 +852,70 @@ FROM (
 -- The imported catalogue's fault codes with the family of the component each points at
 -- (these take precedence over the built-in SPN list for the same SPN).
 SELECT spn, fleetcare_component_family(component) FROM catalogue_fault_codes ORDER BY spn
+
+-- name: chunk_settings
+-- Planner settings for one chunk's transaction. The window sorts hold a chunk's grid in
+-- memory instead of spilling to disk; JIT compiling the wide feature query costs seconds
+-- per chunk and gains less; merge joins would re-sort the wide day rows at every join,
+-- hash joins stream them.
+SET LOCAL work_mem = '512MB';
+SET LOCAL jit = off;
+SET LOCAL enable_mergejoin = off;
+
+-- name: insert_features
+-- A chunk's rows where no day has stored rows yet: no conflicts to look for
+-- ({cols}: key and daily columns; {select}: feature_rows).
+INSERT INTO features_daily ({cols}) {select};
+
+-- name: upsert_features
+-- A chunk's rows over stored days: only rows whose values changed are written
+-- ({upd}, {excl}, {cur}: the updated columns bare, of excluded and of features_daily).
+INSERT INTO features_daily ({cols}) {select}
+ON CONFLICT (day, machine_id) DO UPDATE SET ({upd}) = ROW({excl})
+WHERE ({cur}) IS DISTINCT FROM ({excl});
+
+-- name: has_rows
+-- Whether any feature row exists in [first, last].
+SELECT EXISTS (SELECT 1 FROM features_daily WHERE day BETWEEN %s AND %s);
+
+-- name: data_span
+-- The first event day and the last known day in the rollups and work orders (%(tz)s).
+SELECT least((SELECT min(day) FROM feat_telemetry_daily),
+             (SELECT min((ts AT TIME ZONE %(tz)s)::date) FROM service_records)),
+       greatest((SELECT max(known_day) FROM feat_telemetry_daily),
+                (SELECT max((greatest(ts, arrived_at) AT TIME ZONE %(tz)s)::date)
+                 FROM service_records));
+
+-- name: delivered_machines
+-- How many machines are delivered by a day.
+SELECT count(*) FROM machines WHERE delivery_date <= %s;
+
+-- name: job_lock
+-- Serialise a job's watermark moves (transaction-level advisory lock on its name).
+SELECT pg_advisory_xact_lock(hashtext(%s));
+
+-- name: sync_catalogue_start
+-- Lock out other catalogue syncs; staging tables for the active catalogue's SPN
+-- families and product-line items.
+SELECT pg_advisory_xact_lock(hashtext('features.catalogue'));
+CREATE TEMP TABLE feat_new_spn (LIKE feat_spn_components) ON COMMIT DROP;
+CREATE TEMP TABLE feat_new_items (LIKE feat_line_items) ON COMMIT DROP;
+
+-- name: stage_spn
+-- One SPN and its component.
+INSERT INTO feat_new_spn VALUES (%s, %s);
+
+-- name: stage_item
+-- One product line's component or wear part.
+INSERT INTO feat_new_items VALUES (%s, %s, %s);
+
+-- name: sync_catalogue_apply
+-- Replace what differs, so an unchanged catalogue writes nothing.
+DELETE FROM feat_spn_components s WHERE NOT EXISTS (
+    SELECT 1 FROM feat_new_spn n WHERE n.spn = s.spn AND n.component = s.component);
+INSERT INTO feat_spn_components SELECT * FROM feat_new_spn ON CONFLICT (spn) DO NOTHING;
+DELETE FROM feat_line_items i WHERE NOT EXISTS (
+    SELECT 1 FROM feat_new_items n
+     WHERE (n.product_line, n.item, n.kind) = (i.product_line, i.item, i.kind));
+INSERT INTO feat_line_items SELECT * FROM feat_new_items
+    ON CONFLICT (product_line, item) DO NOTHING;

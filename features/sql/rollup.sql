@@ -49,11 +49,12 @@ DELETE FROM feat_fault_daily f
 USING feat_changed_fault_days c
 WHERE f.machine_id = c.machine_id AND f.day = c.day;
 
--- name: telemetry_cells
+-- name: insert_telemetry_cells
 -- Aggregate raw readings into cells: all readings, or ({telemetry_t}, {telemetry_r}) those of
 -- the changed machine-days, probed day by day through the (machine_id, ts) index. x is days since 2020-01-01 UTC (slopes are per day).
 -- %(reset_machines)s lists the machines with meter resets; %(nparts)s / %(part)s select a
 -- share of the machines by hash (a full rebuild runs shares on parallel connections).
+INSERT INTO feat_telemetry_daily
 SELECT machine_id, day, known_day,
        count(*) AS n,
        max(hours) AS hours_max, max(idle) AS idle_max, max(fuel) AS fuel_max,
@@ -162,3 +163,105 @@ WHERE excluded.first_day < s.first_day OR excluded.first_known_day < s.first_kno
 -- name: truncate_all
 -- Start the rollups over (full rebuild).
 TRUNCATE feat_telemetry_daily, feat_fault_daily, feat_fault_first_seen;
+
+-- name: all_telemetry
+-- Source fragment of insert_telemetry_cells for a full rebuild: every reading.
+telemetry t
+
+-- name: all_telemetry_hours
+-- Source fragment of insert_telemetry_cells for a full rebuild: every reset-corrected reading.
+telemetry_hours r
+
+-- name: changed_telemetry
+-- Source fragment of insert_telemetry_cells for the changed machine-days. LATERAL: one
+-- index range probe per changed machine-day, never a scan of all readings.
+feat_changed_days c CROSS JOIN LATERAL (
+    SELECT x.* FROM telemetry x
+     WHERE x.machine_id = c.machine_id AND x.ts >= c.lo AND x.ts < c.hi
+       AND x.ts >= %(lo_min)s AND x.ts < %(hi_max)s) t
+
+-- name: changed_telemetry_hours
+-- Source fragment of insert_telemetry_cells for the reset machines' changed days. OFFSET 0
+-- keeps the view's subquery from being flattened into a join: flattened, the planner
+-- underestimates the reset machines' readings and loops over all of them once per changed
+-- day (16 s instead of well under one on a 1,000-machine week).
+(SELECT * FROM feat_changed_days WHERE machine_id = ANY(%(reset_machines)s::text[])) c
+CROSS JOIN LATERAL (
+    SELECT x.* FROM telemetry_hours x
+     WHERE x.machine_id = c.machine_id AND x.ts >= c.lo AND x.ts < c.hi
+       AND x.ts >= %(lo_min)s AND x.ts < %(hi_max)s OFFSET 0) r
+
+-- name: all_faults
+-- Source fragment of insert_fault_cells for a full rebuild: every fault code.
+fault_codes r
+
+-- name: changed_faults
+-- Source fragment of insert_fault_cells for the changed machine-days.
+feat_changed_fault_days c CROSS JOIN LATERAL (
+    SELECT x.* FROM fault_codes x
+     WHERE x.machine_id = c.machine_id AND x.ts >= c.lo AND x.ts < c.hi
+       AND x.ts >= %(f_lo_min)s AND x.ts < %(f_hi_max)s) r
+
+-- name: changed_first_seen
+-- Join fragment of upsert_first_seen: only the changed machine-days.
+JOIN feat_changed_fault_days c ON c.machine_id = f.machine_id AND c.day = f.day
+
+-- name: lock
+-- Serialise refreshes (session-level advisory lock on the job's name).
+SELECT pg_advisory_lock(hashtext(%s));
+
+-- name: unlock
+-- Release the refresh lock.
+SELECT pg_advisory_unlock(hashtext(%s));
+
+-- name: reset_machines
+-- Machines with meter resets (their hours come from the telemetry_hours view).
+SELECT DISTINCT machine_id FROM meter_resets;
+
+-- name: forget_watermark
+-- A full rebuild starts without a watermark.
+DELETE FROM job_watermarks WHERE job = %s;
+
+-- name: truncate_service_hours
+-- A full rebuild forgets the cached meter readings at work orders.
+TRUNCATE feat_service_hours;
+
+-- name: share_settings
+-- One share of a full rebuild: a big sort in memory, no parallel workers (the shares are
+-- the parallelism).
+SET work_mem = '1GB';
+SET max_parallel_workers_per_gather = 0;
+
+-- name: incremental_settings
+-- An incremental refresh's sorts in memory, and custom plans on any connection
+-- (fleetcare.db.connect sets it too): a generic plan of the cells insert, chosen after
+-- repeated runs, probes every chunk for minutes.
+SET LOCAL work_mem = '256MB';
+SET LOCAL plan_cache_mode = force_custom_plan;
+
+-- name: analyze_changed
+-- Statistics on the changed days, so the planner sizes the probes right.
+ANALYZE feat_changed_days;
+ANALYZE feat_changed_fault_days;
+
+-- name: changed_bounds
+-- Time bounds of the changed telemetry days.
+SELECT min(lo), max(hi) FROM feat_changed_days;
+
+-- name: changed_fault_bounds
+-- Time bounds of the changed fault days.
+SELECT min(lo), max(hi) FROM feat_changed_fault_days;
+
+-- name: lookup_settings
+-- Few changed days against large tables: key lookups, not scans of everything.
+SET LOCAL enable_hashjoin = off;
+SET LOCAL enable_mergejoin = off;
+
+-- name: forget_service_hours
+-- Cached meter readings at work orders shift with a machine's reset offsets.
+DELETE FROM feat_service_hours WHERE machine_id IN (
+    SELECT machine_id FROM meter_resets WHERE detected_at >= %(reset_since)s);
+
+-- name: count_rows
+-- Rows in a table ({table}).
+SELECT count(*) FROM {table};
