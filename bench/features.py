@@ -16,6 +16,7 @@ from fleetcare.clikit import settings_of
 from fleetcare.queries import load
 
 _ADMIN = load("fleetcare", "admin.sql")
+_Q = load("bench", "features.sql")
 
 
 def _scratch_url(url: str, name: str) -> str:
@@ -68,13 +69,13 @@ def _run_bench(url: str, machines: int, days: int, workers: int, start: date,
         t0 = time.monotonic()
         synthetic.write_master(conn, machines, start)
         synthetic.write_days(conn, machines, start, 0, days - 2)
-        conn.execute("VACUUM ANALYZE")
+        conn.execute(_Q.vacuum)
         generate_s = time.monotonic() - t0
-        rows = conn.execute("SELECT count(*) FROM telemetry").fetchone()[0]  # type: ignore[index]
+        rows = conn.execute(_Q.count_telemetry).fetchone()[0]  # type: ignore[index]
         scans = []
         for _ in range(3):
             t0 = time.monotonic()
-            conn.execute("SELECT count(*) FROM telemetry").fetchone()
+            conn.execute(_Q.count_telemetry).fetchone()
             scans.append(time.monotonic() - t0)
         count_scan_s = sorted(scans)[1]
         t0 = time.monotonic()
@@ -85,7 +86,7 @@ def _run_bench(url: str, machines: int, days: int, workers: int, start: date,
         t0 = time.monotonic()
         incr = build(conn, None, start + timedelta(days=days - 1), workers=workers)
         incr_s = time.monotonic() - t0
-        feature_rows = conn.execute("SELECT count(*) FROM features_daily").fetchone()[0]  # type: ignore[index]
+        feature_rows = conn.execute(_Q.count_features).fetchone()[0]  # type: ignore[index]
     return {
         "machines": machines, "days": days,
         "data": "synthetic (SQL generate_series; no simulator)",

@@ -9,8 +9,10 @@ from datetime import date
 import click
 
 from fleetcare.clikit import settings_of
+from fleetcare.queries import load
 
 log = logging.getLogger("features.cli")
+_Q = load("features", "cli.sql")
 
 
 def _date(value: str | None) -> date | None:
@@ -83,10 +85,9 @@ def status_cmd(ctx: click.Context, as_json: bool) -> None:
     from fleetcare.runtime import services
 
     with services(settings_of(ctx)) as svc, db.connect(svc.db) as conn:
-        marks = {r[0]: {"watermark": r[1].isoformat(), "detail": r[2]} for r in conn.execute(
-            "SELECT job, watermark, detail FROM job_watermarks WHERE job LIKE 'features.%'")}
-        row = conn.execute("SELECT min(day), max(day), count(*), count(*) FILTER "
-                           "(WHERE as_of_now) FROM features_daily").fetchone()
+        marks = {r[0]: {"watermark": r[1].isoformat(), "detail": r[2]}
+                 for r in conn.execute(_Q.watermarks)}
+        row = conn.execute(_Q.feature_span).fetchone()
     assert row is not None
     info = {"jobs": marks, "first_day": row[0] and row[0].isoformat(),
             "last_day": row[1] and row[1].isoformat(), "rows": row[2], "rows_as_of_now": row[3]}

@@ -74,7 +74,7 @@ def _arrow_type(name: str) -> pa.DataType:
 def _read_csv(conn: psycopg.Connection, query: sql.Composable, params: dict[str, Any],
               columns: list[str], types: dict[str, pa.DataType]) -> pa.Table:
     buf = io.BytesIO()
-    copy_sql = sql.SQL("COPY ({}) TO STDOUT (FORMAT csv)").format(query)
+    copy_sql = _Q.copy_csv.format(query=query)
     with conn.cursor() as cur, cur.copy(copy_sql, params) as copy:
         for chunk in copy:
             buf.write(chunk)

@@ -28,12 +28,9 @@ def write_master(conn: psycopg.Connection, machines: int, start: date) -> None:
     """Regions, peaks, customers and `machines` machines."""
     with conn.transaction():
         for r in cat.REGIONS.values():
-            conn.execute("INSERT INTO regions VALUES (%s, %s, %s, %s, %s, %s) "
-                         "ON CONFLICT DO NOTHING",
-                         (r.region_id, r.name, r.market, r.climate, r.lat, r.lon))
+            conn.execute(_q("region"), (r.region_id, r.name, r.market, r.climate, r.lat, r.lon))
             for p in r.peaks:
-                conn.execute("INSERT INTO region_peaks VALUES (%s, %s, %s, %s, %s, %s) "
-                             "ON CONFLICT DO NOTHING", (r.region_id, p.name, *p.start, *p.end))
+                conn.execute(_q("region_peak"), (r.region_id, p.name, *p.start, *p.end))
         lines = [line for line in cat.PRODUCT_LINES.values() if line.has_engine]
         params = {
             "lo": 1, "hi": machines, "start": start,

@@ -14,6 +14,9 @@ from datetime import date, datetime, timedelta
 import psycopg
 
 from features.days import FLEET_TZ
+from fleetcare.queries import load
+
+_Q = load("features", "testing.sql")
 
 
 def local(value: datetime) -> datetime:
@@ -46,23 +49,21 @@ def add_master(conn: psycopg.Connection, machines: Iterable[tuple[str, str, str,
 
     info = cat.REGIONS[region]
     conn.execute(
-        "INSERT INTO regions VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+        _Q.region,
         (region, info.name, info.market, info.climate, info.lat, info.lon),
     )
     for peak in info.peaks:
         conn.execute(
-            "INSERT INTO region_peaks VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            _Q.region_peak,
             (region, peak.name, *peak.start, *peak.end),
         )
     conn.execute(
-        "INSERT INTO customers (customer_id, name, segment, key_account, region_id) "
-        "VALUES ('C1', 'Customer 1', %s, %s, %s) ON CONFLICT DO NOTHING",
+        _Q.customer,
         (segment, key_account, region),
     )
     for machine_id, line, model, delivered in machines:
         conn.execute(
-            "INSERT INTO machines (machine_id, model, product_line, customer_id, region_id, "
-            "delivery_date, warranty_end) VALUES (%s, %s, %s, 'C1', %s, %s, %s)",
+            _Q.machine,
             (machine_id, model, line, region, delivered, delivered + timedelta(days=warranty_days)),
         )
 
@@ -86,9 +87,7 @@ def add_readings(conn: psycopg.Connection, readings: Iterable[Reading]) -> int:
     ]
     with conn.cursor() as cur:
         cur.executemany(
-            "INSERT INTO telemetry (machine_id, seq, ts, arrived_at, engine_hours, idle_hours, "
-            "fuel_used_l, coolant_temp_c, hydraulic_oil_temp_c, engine_load_pct, "
-            "hydraulic_pressure_bar) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            _Q.reading,
             rows,
         )
     return len(rows)
@@ -98,8 +97,7 @@ def add_fault(conn: psycopg.Connection, machine_id: str, ts: datetime, spn: int,
               oc: int = 1, active: bool = True, arrived: datetime | None = None) -> None:
     """Insert one J1939 fault code report."""
     conn.execute(
-        "INSERT INTO fault_codes (machine_id, seq, ts, arrived_at, spn, fmi, oc, active) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        _Q.fault,
         (machine_id, _next_seq(machine_id, "f"), local(ts), local(arrived or ts), spn, fmi, oc,
          active),
     )
@@ -110,8 +108,7 @@ def add_service(conn: psycopg.Connection, machine_id: str, ts: datetime, kind: s
                 engine_hours: float | None = None, arrived: datetime | None = None) -> None:
     """Insert one work order."""
     conn.execute(
-        "INSERT INTO service_records (machine_id, seq, ts, arrived_at, kind, components, parts, "
-        "engine_hours) VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s)",
+        _Q.service,
         (machine_id, _next_seq(machine_id, "s"), local(ts), local(arrived or ts), kind,
          list(components), json.dumps([{"part": p, "qty": 1} for p in parts]), engine_hours),
     )
@@ -121,8 +118,7 @@ def add_meter_reset(conn: psycopg.Connection, machine_id: str, ts: datetime,
                     hours_before: float, hours_after: float) -> None:
     """Record a meter reset as ingest does (the first reading after it is at `ts`)."""
     conn.execute(
-        "INSERT INTO meter_resets (machine_id, ts, hours_before, hours_after) "
-        "VALUES (%s, %s, %s, %s)",
+        _Q.meter_reset,
         (machine_id, local(ts), hours_before, hours_after),
     )
 

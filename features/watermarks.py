@@ -9,6 +9,10 @@ from typing import Any
 
 import psycopg
 
+from fleetcare.queries import load
+
+_Q = load("features", "watermarks.sql")
+
 
 @dataclass(frozen=True)
 class Watermark:
@@ -26,19 +30,11 @@ class Watermark:
 
 def get_watermark(conn: psycopg.Connection, job: str) -> Watermark | None:
     """The job's watermark, or None if it has never run."""
-    row = conn.execute(
-        "SELECT watermark, detail FROM job_watermarks WHERE job = %s", (job,)
-    ).fetchone()
+    row = conn.execute(_Q.read_watermark, (job,)).fetchone()
     return Watermark(job, row[0], dict(row[1] or {})) if row else None
 
 
 def set_watermark(conn: psycopg.Connection, job: str, watermark: datetime,
                   detail: dict[str, Any]) -> None:
     """Store the job's watermark (insert or replace)."""
-    conn.execute(
-        """INSERT INTO job_watermarks (job, watermark, detail, updated_at)
-           VALUES (%s, %s, %s::jsonb, now())
-           ON CONFLICT (job) DO UPDATE
-           SET watermark = excluded.watermark, detail = excluded.detail, updated_at = now()""",
-        (job, watermark, json.dumps(detail)),
-    )
+    conn.execute(_Q.write_watermark, (job, watermark, json.dumps(detail)))

@@ -78,6 +78,8 @@ def parse(text: str, where: str) -> Queries:
     for name, body in zip(parts[1::2], parts[2::2], strict=True):
         if not _NAME.match(name) or keyword.iskeyword(name):
             raise ValueError(f"{where}: bad statement name {name!r} (lower_case_words)")
+        if hasattr(Queries, name):
+            raise ValueError(f"{where}: statement name {name!r} hides Queries.{name}")
         if name in statements:
             raise ValueError(f"{where}: statement {name} defined twice")
         lines = body.strip("\n").splitlines()

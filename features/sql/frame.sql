@@ -135,3 +135,7 @@ LEFT JOIN customers cu ON cu.customer_id = m.customer_id
 LEFT JOIN ends en ON en.machine_id = s.machine_id
 WHERE s.start_hours IS NOT NULL
 ORDER BY s.machine_id, s.part, s.start_day
+
+-- name: copy_csv
+-- Stream a query's rows out as CSV ({query}), read straight into Arrow.
+COPY ({query}) TO STDOUT (FORMAT csv);

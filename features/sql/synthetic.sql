@@ -102,3 +102,11 @@ SELECT 'B' || lpad(n::text, 6, '0'), d,
 FROM generate_series(%(lo)s::integer, %(hi)s::integer) AS n
 CROSS JOIN generate_series(%(d_lo)s::integer, %(d_hi)s::integer) AS d
 WHERE (d + n) %% 70 = 0 OR (d + n) %% 240 = 0
+
+-- name: region
+-- A catalogue region, once.
+INSERT INTO regions VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING;
+
+-- name: region_peak
+-- A catalogue region's peak season, once.
+INSERT INTO region_peaks VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING;
