@@ -39,6 +39,7 @@ from fleetcare.settings import mqtt_host_port
 
 log = logging.getLogger("bench.ingest")
 _ADMIN = load("fleetcare", "admin.sql")
+_BENCH = load("ingest", "bench.sql")
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -117,10 +118,8 @@ def scratch_database(url: str, timescaledb: str = "auto") -> Iterator[str]:
 
 def _seed_machines(url: str, n: int) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("INSERT INTO regions VALUES ('bench', 'Bench', 'growth', 'south', 30, 110) "
-                     "ON CONFLICT DO NOTHING")
-        with conn.cursor().copy("COPY machines (machine_id, model, product_line, region_id, "
-                                "delivery_date) FROM STDIN") as copy:
+        conn.execute(_BENCH.seed_region)
+        with conn.cursor().copy(_BENCH.copy_machines) as copy:
             for m in range(n):
                 copy.write_row((f"B{m:05d}", "ZY210", "crawler_excavator", "bench",
                                 "2023-01-01"))
@@ -128,22 +127,17 @@ def _seed_machines(url: str, n: int) -> None:
 
 def _truncate(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("TRUNCATE telemetry, fault_codes, service_records, dead_letters, "
-                     "meter_resets")
+        conn.execute(_BENCH.truncate_raw)
 
 
 def _stored(url: str) -> int:
     with psycopg.connect(url) as conn:
-        return int(conn.execute(
-            "SELECT (SELECT count(*) FROM telemetry) + (SELECT count(*) FROM fault_codes) "
-            "+ (SELECT count(*) FROM service_records)").fetchone()[0])  # type: ignore[index]
+        return int(conn.execute(_BENCH.stored).fetchone()[0])  # type: ignore[index]
 
 
 def _duplicates_stored(url: str) -> int:
     with psycopg.connect(url) as conn:
-        return int(conn.execute(
-            "SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM telemetry "
-            "GROUP BY machine_id, seq HAVING count(*) > 1) d").fetchone()[0])  # type: ignore[index]
+        return int(conn.execute(_BENCH.duplicates_stored).fetchone()[0])  # type: ignore[index]
 
 
 # -- consumers -----------------------------------------------------------------------------
@@ -193,20 +187,8 @@ def _naive(url: str, database_url: str, client_id: str, limit: int,
     conn = psycopg.connect(database_url)
     state = {"n": 0, "rows": 0, "first": 0.0, "last": 0.0}
     done = threading.Event()
-    sql = {
-        "telemetry": "INSERT INTO telemetry (machine_id, seq, ts, arrived_at, engine_hours, "
-                     "idle_hours, fuel_used_l, lat, lon, coolant_temp_c, hydraulic_oil_temp_c, "
-                     "engine_load_pct, hydraulic_pressure_bar) VALUES (%(machine_id)s, %(seq)s, "
-                     "%(ts)s, now(), %(engine_hours)s, %(idle_hours)s, %(fuel_used_l)s, "
-                     "%(lat)s, %(lon)s, %(coolant_temp_c)s, %(hydraulic_oil_temp_c)s, "
-                     "%(engine_load_pct)s, %(hydraulic_pressure_bar)s) ON CONFLICT DO NOTHING",
-        "faults": "INSERT INTO fault_codes (machine_id, seq, ts, arrived_at, spn, fmi, oc, "
-                  "active) VALUES (%(machine_id)s, %(seq)s, %(ts)s, now(), %(spn)s, %(fmi)s, "
-                  "%(oc)s, %(active)s) ON CONFLICT DO NOTHING",
-        "service": "INSERT INTO service_records (machine_id, seq, ts, arrived_at, kind) "
-                   "VALUES (%(machine_id)s, %(seq)s, %(ts)s, now(), %(kind)s) "
-                   "ON CONFLICT DO NOTHING",
-    }
+    statements = {"telemetry": _BENCH.naive_telemetry, "faults": _BENCH.naive_faults,
+                  "service": _BENCH.naive_service}
 
     def on_message(_c: Any, _u: Any, msg: Any) -> None:
         if state["n"] >= limit:
@@ -220,7 +202,7 @@ def _naive(url: str, database_url: str, client_id: str, limit: int,
             rec = {"idle_hours": None, "fuel_used_l": None, "lat": None, "lon": None,
                    "coolant_temp_c": None, "hydraulic_oil_temp_c": None,
                    "engine_load_pct": None, "hydraulic_pressure_bar": None, **rec}
-            conn.execute(sql[stream], rec)
+            conn.execute(statements[stream], rec)
             conn.commit()
             state["rows"] += 1
         state["n"] += 1
@@ -422,7 +404,7 @@ def _forget_bench_rows(url: str) -> None:
         for name in ("forget_telemetry", "forget_faults", "forget_service", "forget_resets"):
             conn.execute(q[name], {"t0": T0})
         # As autovacuum would have by then: dead rows gone, statistics current.
-        conn.execute("VACUUM (ANALYZE) telemetry, fault_codes, service_records, meter_resets")
+        conn.execute(q.vacuum_raw)
 
 
 def parse_history_days(text: str) -> list[int]:

@@ -36,8 +36,10 @@ import click
 import psycopg
 
 from fleetcare.clikit import settings_of
+from fleetcare.queries import load
 
 log = logging.getLogger("bench.soak")
+_Q = load("bench", "soak.sql")
 
 
 @dataclass
@@ -168,10 +170,8 @@ def _scrape(port: int) -> tuple[int, int] | None:
 
 def _seed(url: str, ids: list[str]) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("INSERT INTO regions VALUES ('soak', 'Soak', 'growth', 'south', 30, 110) "
-                     "ON CONFLICT DO NOTHING")
-        with conn.cursor().copy("COPY machines (machine_id, model, product_line, region_id, "
-                                "delivery_date) FROM STDIN") as copy:
+        conn.execute(_Q.seed_region)
+        with conn.cursor().copy(_Q.copy_machines) as copy:
             for mid in ids:
                 copy.write_row((mid, "ZY210", "crawler_excavator", "soak", "2023-01-01"))
 
@@ -297,12 +297,8 @@ def run_soak(database_url: str, mqtt_url: str, config: SoakConfig,
         b["recovery_s"] = _recovery(samples, b["end_s"], cfg.rate)  # type: ignore[assignment]
     result.peak_backlog = max((p - s for _, p, s in samples), default=0)
     with psycopg.connect(database_url) as conn:
-        row = conn.execute(
-            "SELECT count(*), count(DISTINCT (machine_id, seq)), "
-            "extract(epoch FROM max(received_at - arrived_at)), "
-            "extract(epoch FROM percentile_disc(0.99) WITHIN GROUP "
-            "(ORDER BY received_at - arrived_at)) FROM telemetry").fetchone()
-        dead = conn.execute("SELECT count(*) FROM dead_letters").fetchone()
+        row = conn.execute(_Q.telemetry_outcome).fetchone()
+        dead = conn.execute(_Q.dead_letters).fetchone()
     assert row is not None and dead is not None
     result.stored = int(row[1])
     result.duplicates_stored = int(row[0]) - int(row[1])

@@ -22,6 +22,7 @@ import msgspec
 import psycopg
 
 from fleetcare import db
+from fleetcare.queries import load
 from ingest.decode import SCHEMA, Decoder, dead_letter, parse_topic
 from ingest.iso15143 import FieldLedger, snapshot_rows
 from ingest.master import import_master
@@ -29,8 +30,7 @@ from ingest.pipeline import MachineCache, Pipeline
 from ingest.tables import LAYOUTS, read_json, read_table
 
 BATCH_ROWS = 2000
-
-
+_MASTER = load("ingest", "master.sql")
 MASTER_KINDS = ("regions", "customers", "stations", "machines")
 _TRUE = {"true", "t", "1", "yes", "y"}
 _FALSE = {"false", "f", "0", "no", "n"}
@@ -271,12 +271,9 @@ def unknown_references(conn: psycopg.Connection,
     not know: counted, with examples. The rows are kept; they count once the catalogue
     knows them."""
     from fleetcare import catalogue as cat
-    from fleetcare.queries import load
-
-    queries = load("ingest", "master.sql")
-    known_spns = set(cat.SPNS) | {r[0] for r in conn.execute(queries["catalogue_spns"])}
+    known_spns = set(cat.SPNS) | {r[0] for r in conn.execute(_MASTER.catalogue_spns)}
     known_comps = set(cat.COMPONENT_INDEX) | {
-        r[0] for r in conn.execute(queries["catalogue_components"])}
+        r[0] for r in conn.execute(_MASTER.catalogue_components)}
     out: dict[str, Any] = {}
     spns = {s: n for s, n in seen["spn"].items() if s not in known_spns}
     comps = {c: n for c, n in seen["component"].items() if c not in known_comps}
@@ -293,7 +290,7 @@ def _machine_keys(conn: psycopg.Connection) -> tuple[set[str], dict[str, str]]:
     """Known machine ids, and machine id by serial number."""
     known: set[str] = set()
     serials: dict[str, str] = {}
-    for machine, serial in conn.execute("SELECT machine_id, serial FROM machines"):
+    for machine, serial in conn.execute(_MASTER.machine_keys):
         known.add(machine)
         if serial:
             serials[serial] = machine

@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 
 from ingest.decode import DB_REJECTED, UNKNOWN_MACHINE, Batch, Decoder, dead_letter
-from ingest.writer import Writer, WriteResult
+from ingest.writer import QUERIES, Writer, WriteResult
 
 log = logging.getLogger("ingest.pipeline")
 
@@ -36,8 +36,7 @@ class MachineCache:
         missing = set(ids) - self._known
         if not missing:
             return missing
-        found = {row[0] for row in conn.execute(
-            "SELECT machine_id FROM machines WHERE machine_id = ANY(%s)", (list(missing),))}
+        found = {row[0] for row in conn.execute(QUERIES["known_machines"], (list(missing),))}
         self._known |= found
         return missing - found
 

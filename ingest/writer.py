@@ -9,9 +9,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from fleetcare import queries
@@ -41,6 +43,13 @@ _FAULT_TYPES = ["text", "int8", "timestamptz", "timestamptz", "timestamptz", "in
 
 
 QUERIES = queries.load("ingest")
+
+
+@cache
+def _copy_statement(table: str, columns: tuple[str, ...], *, binary: bool) -> sql.Composed:
+    """COPY into one staging table (composed once per table: this runs for every batch)."""
+    return QUERIES["copy_binary" if binary else "copy_text"].format(
+        table=sql.Identifier(table), columns=sql.SQL(", ").join(map(sql.Identifier, columns)))
 
 
 @dataclass
@@ -96,9 +105,7 @@ class Writer:
               types: list[str] | None, rows: list[tuple[Any, ...]]) -> None:
         # Binary COPY where every column has a fixed type (the hot tables); text COPY
         # elsewhere so psycopg adapts arrays, jsonb and numeric by value.
-        cols = ", ".join(columns)
-        fmt = " (FORMAT BINARY)" if types else ""
-        with cur.copy(f"COPY {table} ({cols}) FROM STDIN{fmt}") as copy:  # type: ignore[arg-type]
+        with cur.copy(_copy_statement(table, columns, binary=bool(types))) as copy:
             if types:
                 copy.set_types(types)
             write_row = copy.write_row
@@ -108,7 +115,7 @@ class Writer:
     @staticmethod
     def _recompute_resets(cur: psycopg.Cursor, first: datetime, last: datetime) -> int:
         """Re-derive the meter resets around the batch's readings (event times first..last)."""
-        cur.execute("SELECT pg_advisory_xact_lock(%s)", (RESET_LOCK,))
+        cur.execute(QUERIES["reset_lock"], (RESET_LOCK,))
         since = first - RESET_LOOKBACK
         spans = cur.execute(QUERIES["reset_span"],
                             {"first": first, "last": last, "since": since}).fetchall()

@@ -83,3 +83,7 @@ SELECT spn FROM catalogue_fault_codes;
 -- name: catalogue_components
 -- Component names the imported catalogue knows (besides the built-in families).
 SELECT component_id FROM catalogue_components;
+
+-- name: machine_keys
+-- Every machine id with its serial number (imports match rows by either).
+SELECT machine_id, serial FROM machines;

@@ -96,3 +96,21 @@ FROM (
 WHERE engine_hours < before AND ts > lo
 ON CONFLICT (machine_id, ts) DO UPDATE
     SET hours_before = excluded.hours_before, hours_after = excluded.hours_after;
+
+-- name: copy_text
+-- Rows into a staging table by text COPY, so psycopg adapts arrays, jsonb and numeric by
+-- value ({table}, {columns}).
+COPY {table} ({columns}) FROM STDIN;
+
+-- name: copy_binary
+-- Rows into a staging table by binary COPY, for tables whose every column has a fixed type.
+COPY {table} ({columns}) FROM STDIN (FORMAT BINARY);
+
+-- name: reset_lock
+-- Serialise the meter-reset recomputation (and the commit right after it) across ingest
+-- processes.
+SELECT pg_advisory_xact_lock(%s);
+
+-- name: known_machines
+-- Which of the given machine ids the master data knows.
+SELECT machine_id FROM machines WHERE machine_id = ANY(%s);
