@@ -17,32 +17,23 @@ import click
 import psycopg
 
 from fleetcare.clikit import settings_of
+from fleetcare.queries import load
 
 log = logging.getLogger("fleetcare.web")
 
 # Master data is small: exact counts. Tables that grow with history are counted from the
 # planner's statistics (approximate, no scan): the page is polled, and must stay cheap.
-_COUNTS = {
-    "machines": "SELECT count(*) FROM machines",
-    "stations": "SELECT count(*) FROM stations",
-}
+_Q = load("app", "web.sql")
+_COUNTS = {"machines": _Q.count_machines, "stations": _Q.count_stations}
 _GROWING = {"telemetry_rows": "telemetry", "fault_codes": "fault_codes",
             "service_records": "service_records", "dead_letters": "dead_letters"}
-_APPROX_TSDB = "SELECT approximate_row_count(%s::regclass)"
-_APPROX_PG = ("SELECT greatest(coalesce(sum(greatest(c.reltuples, 0)), 0), 0)::bigint "
-              "FROM pg_class c WHERE c.oid = %s::regclass "
-              "OR c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = %s::regclass)")
-# The newest event time, served by the time index of each chunk (TimescaleDB) and
-# bounded to a recent window so plain tables scan at most a few days.
-_NEWEST = ("SELECT ts FROM telemetry WHERE ts > now() - interval '3 days' "
-           "ORDER BY ts DESC LIMIT 1")
 
 
 def approximate_rows(conn: psycopg.Connection, table: str) -> int:
     """Rows in `table` from statistics (TimescaleDB's approximate_row_count if loaded)."""
-    tsdb = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
-    row = (conn.execute(_APPROX_TSDB, (table,)) if tsdb
-           else conn.execute(_APPROX_PG, (table, table))).fetchone()
+    tsdb = conn.execute(_Q.has_timescaledb).fetchone()
+    row = (conn.execute(_Q.approx_rows_tsdb, (table,)) if tsdb
+           else conn.execute(_Q.approx_rows_pg, (table, table))).fetchone()
     return max(int(row[0] or 0), 0) if row else 0
 
 
@@ -56,21 +47,16 @@ def summary(url: str) -> dict[str, Any]:
         for name, table in _GROWING.items():
             out[name] = approximate_rows(conn, table)
         out["counts_note"] = "history counts are estimates from table statistics"
-        newest = conn.execute(_NEWEST).fetchone()
+        newest = conn.execute(_Q.newest_reading).fetchone()
         out["newest_reading"] = newest[0].isoformat() if newest else None
         out["jobs"] = [
             {"job": j, "started_at": s.isoformat(), "outcome": o}
-            for j, s, o in conn.execute(
-                "SELECT job, started_at, outcome FROM job_runs ORDER BY started_at DESC LIMIT 10"
-            )
+            for j, s, o in conn.execute(_Q.recent_jobs)
         ]
         out["plans"] = [
             {"plan_id": p, "kind": k, "status": st, "window_start": ws.isoformat(),
              "window_end": we.isoformat(), "summary": sm}
-            for p, k, st, ws, we, sm in conn.execute(
-                """SELECT plan_id, kind, status, window_start, window_end, summary
-                   FROM plans ORDER BY created_at DESC LIMIT 10"""
-            )
+            for p, k, st, ws, we, sm in conn.execute(_Q.recent_plans)
         ]
     return out
 
@@ -109,7 +95,7 @@ def make_handler(url: str) -> type[BaseHTTPRequestHandler]:
             try:
                 if path == "/healthz":  # answering and reaching the database; no table read
                     with psycopg.connect(url, connect_timeout=5) as conn:
-                        conn.execute("SELECT 1")
+                        conn.execute(_Q.ping)
                     self._send(HTTPStatus.OK, "text/plain", b"ok\n")
                     return
                 data = summary(url)

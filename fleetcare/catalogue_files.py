@@ -30,6 +30,7 @@ import psycopg
 from fleetcare import catalogue as cat
 from fleetcare.clikit import settings_of
 from fleetcare.errors import TerminalError
+from fleetcare.queries import load
 
 FILES = {"components": "components.csv", "fault_codes": "fault_codes.csv"}
 COLUMNS = {"components": ("component_id", "name", "family", "interval_h"),
@@ -37,6 +38,8 @@ COLUMNS = {"components": ("component_id", "name", "family", "interval_h"),
 REQUIRED = {"components": ("component_id", "name", "family"),
             "fault_codes": ("spn", "name", "component")}
 _ID = re.compile(r"^[^\s;,][^;,]{0,63}$")
+
+_Q = load("fleetcare", "catalogue.sql")
 
 
 class CatalogueError(TerminalError):
@@ -148,12 +151,10 @@ def _header(path: Path, row: dict[str, str], kind: str) -> list[str]:
 def store(conn: psycopg.Connection, maker: MakerCatalogue) -> dict[str, int]:
     """Replace the imported catalogue rows with `maker` in one transaction."""
     with conn.transaction(), conn.cursor() as cur:
-        cur.execute("DELETE FROM catalogue_fault_codes")
-        cur.execute("DELETE FROM catalogue_components")
-        cur.executemany("INSERT INTO catalogue_components (component_id, name, family, "
-                        "interval_h) VALUES (%s, %s, %s, %s)", maker.components)
-        cur.executemany("INSERT INTO catalogue_fault_codes (spn, name, component) "
-                        "VALUES (%s, %s, %s)", maker.fault_codes)
+        cur.execute(_Q.clear_fault_codes)
+        cur.execute(_Q.clear_components)
+        cur.executemany(_Q.add_component, maker.components)
+        cur.executemany(_Q.add_fault_code, maker.fault_codes)
     return {"components": len(maker.components), "fault_codes": len(maker.fault_codes)}
 
 
@@ -163,11 +164,8 @@ def active(conn: psycopg.Connection) -> dict[str, list[dict[str, Any]]]:
     comps = [{"component_id": c, "name": i.name, "family": c, "interval_h": None,
               "source": "built-in"} for c, i in cat.COMPONENT_INFO.items()]
     comps += [{"component_id": r[0], "name": r[1], "family": r[2], "interval_h": r[3],
-               "source": "imported"} for r in conn.execute(
-        "SELECT component_id, name, family, interval_h FROM catalogue_components "
-        "ORDER BY component_id")]
-    imported = {r[0]: r for r in conn.execute(
-        "SELECT spn, name, component FROM catalogue_fault_codes ORDER BY spn")}
+               "source": "imported"} for r in conn.execute(_Q.components)]
+    imported = {r[0]: r for r in conn.execute(_Q.fault_codes)}
     codes = [{"spn": s.spn, "name": s.name, "component": s.component, "source": "built-in"}
              for s in cat.SPNS.values() if s.spn not in imported]
     codes += [{"spn": r[0], "name": r[1], "component": r[2], "source": "imported"}
