@@ -24,6 +24,7 @@ import re
 from collections.abc import Iterator, Mapping
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import LiteralString, cast
 
 from psycopg import sql
@@ -102,3 +103,16 @@ def load(package: str, filename: str = "queries.sql") -> Queries:
     """The statements of `<package>/sql/<filename>`."""
     text = resources.files(package).joinpath("sql", filename).read_text("utf-8")
     return parse(text, f"{package}/sql/{filename}")
+
+
+@cache
+def load_path(path: Path) -> Queries:
+    """The statements of a .sql file outside the packages (the tests' tests/sql/)."""
+    return parse(path.read_text("utf-8"), str(path))
+
+
+def beside(module_file: str) -> Queries:
+    """The statements of the module at `module_file`, in sql/<module>.sql next to it (how
+    the tests keep theirs: ``Q = beside(__file__)``)."""
+    path = Path(module_file)
+    return load_path(path.parent / "sql" / f"{path.stem}.sql")

@@ -16,8 +16,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from fleetcare import db
+from fleetcare.queries import beside, load
+
+ADMIN = load("fleetcare", "admin.sql")
+Q = beside(__file__)
 
 ADMIN_URL = os.environ.get(
     "FLEETCARE_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -41,10 +46,8 @@ def _admin() -> psycopg.Connection:
 
 def timescaledb_available() -> bool:
     with _admin() as conn:
-        row = conn.execute(
-            "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"
-        ).fetchone()
-        preload = conn.execute("SHOW shared_preload_libraries").fetchone()
+        row = conn.execute(Q.timescaledb_installed).fetchone()
+        preload = conn.execute(Q.preload_libraries).fetchone()
     return bool(row) and "timescaledb" in (preload[0] if preload else "")
 
 
@@ -64,16 +67,17 @@ def template_for(backend: str) -> str:
         return _templates[backend]
     name = f"fctmpl_{'ts' if backend == 'timescaledb' else 'pg'}_{_migrations_hash()}"
     with _admin() as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        exists = conn.execute(ADMIN.database_exists, (name,)).fetchone()
         if not exists:
             build = name + "_build"
-            conn.execute(f'DROP DATABASE IF EXISTS "{build}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{build}"')
+            conn.execute(ADMIN.drop_database.format(name=sql.Identifier(build)))
+            conn.execute(ADMIN.create_database.format(name=sql.Identifier(build)))
             db.upgrade(url_for(build), timescaledb="auto" if backend == "timescaledb" else "off")
-            conn.execute(f'ALTER DATABASE "{build}" RENAME TO "{name}"')
+            conn.execute(ADMIN.rename_database.format(name=sql.Identifier(build),
+                                                      new_name=sql.Identifier(name)))
         # TimescaleDB's background workers connect to every database with the extension;
         # a template nobody may connect to can always be cloned.
-        conn.execute(f'ALTER DATABASE "{name}" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false')
+        conn.execute(ADMIN.make_template.format(name=sql.Identifier(name)))
     _templates[backend] = name
     return name
 
@@ -84,7 +88,9 @@ def _fresh_database(backend: str) -> Iterator[str]:
     for attempt in range(20):
         try:
             with _admin() as conn:
-                conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+                conn.execute(ADMIN.clone_database.format(
+                    name=sql.Identifier(name), template=sql.Identifier(template),
+                    strategy=sql.SQL("")))
             break
         except psycopg.errors.ObjectInUse:
             # Another test process is cloning the same template right now.
@@ -95,7 +101,7 @@ def _fresh_database(backend: str) -> Iterator[str]:
         yield url_for(name)
     finally:
         with _admin() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(ADMIN.drop_database.format(name=sql.Identifier(name)))
 
 
 def _check_backend(backend: str) -> None:
@@ -125,9 +131,9 @@ def empty_db_url() -> Iterator[str]:
     """A fresh database with no schema at all (for migration tests)."""
     name = f"fct_{uuid.uuid4().hex[:12]}"
     with _admin() as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(ADMIN.create_database.format(name=sql.Identifier(name)))
     try:
         yield url_for(name)
     finally:
         with _admin() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(ADMIN.drop_database.format(name=sql.Identifier(name)))
