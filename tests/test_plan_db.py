@@ -13,9 +13,12 @@ from click.testing import CliRunner
 from psycopg.types.json import Jsonb
 
 from fleetcare import catalogue
+from fleetcare.queries import beside
 from scheduler.config import SchedulerSettings
 from scheduler.jobs import JobContext, run_job
 from scheduler.service import propose_parts_plan, propose_visit_plan
+
+Q = beside(__file__)
 
 SCORED = date(2025, 3, 2)
 MONDAY = date(2025, 3, 3)
@@ -25,16 +28,12 @@ def _world(url: str) -> None:
     """Two stations in Central China, a key account and a small customer, scores, stock."""
     central = catalogue.REGIONS["central"]
     with psycopg.connect(url) as conn:
-        conn.execute("INSERT INTO regions VALUES ('central', 'Central China', 'growth', "
-                     "'south', %s, %s)", (central.lat, central.lon))
+        conn.execute(Q.insert_regions, (central.lat, central.lon))
         for p in central.peaks:
-            conn.execute("INSERT INTO region_peaks VALUES ('central', %s, %s, %s, %s, %s)",
+            conn.execute(Q.insert_region_peaks,
                          (p.name, *p.start, *p.end))
-        conn.execute("INSERT INTO customers VALUES ('KEY', 'Big Builder', 'railway', true, "
-                     "'central', '{4,5}'), ('SMALL', 'Small Works', 'municipal', false, "
-                     "'central', NULL)")
-        conn.execute("INSERT INTO stations VALUES ('S1', 'Wuhan', 'central', 30.59, 114.31, 2),"
-                     " ('S2', 'Xiangyang', 'central', 32.01, 112.12, 1)")
+        conn.execute(Q.insert_customers)
+        conn.execute(Q.insert_stations)
         machines = [
             # id, station, customer, line, delivered, warranty end, km east of the station
             ("KEY-HIGH", "S1", "KEY", "crawler_excavator", "2021-05-01", "2022-05-01", 20),
@@ -43,12 +42,10 @@ def _world(url: str) -> None:
             ("S2-RISKY", "S2", "SMALL", "roller", "2022-08-01", "2023-08-01", 10),
         ]
         for mid, sid, cust, line, delivered, wend, km in machines:
-            lat, lon = conn.execute("SELECT lat, lon FROM stations WHERE station_id = %s",
+            lat, lon = conn.execute(Q.stations_lat,
                                     (sid,)).fetchone()  # type: ignore[misc]
             conn.execute(
-                "INSERT INTO machines (machine_id, model, product_line, customer_id, region_id,"
-                " station_id, delivery_date, warranty_end, site_lat, site_lon) "
-                "VALUES (%s, 'X', %s, %s, 'central', %s, %s, %s, %s, %s)",
+                Q.insert_machines,
                 (mid, line, cust, sid, delivered, wend, lat, lon + km / 96.0))
         risks = {"KEY-HIGH": {"hydraulic_pump": 0.45, "engine": 0.03},
                  "OLD-LOW": {"hydraulic_pump": 0.01, "engine": 0.01},
@@ -60,28 +57,19 @@ def _world(url: str) -> None:
                             "contribution": 0.2,
                             "text": f"{comp} signal trend +6 over 30 days"}] if risk > 0.2 else []
                 # An older score that must be ignored in favour of the latest one.
-                conn.execute("INSERT INTO risk_scores (scored_on, machine_id, component, "
-                             "horizon_d, risk, reasons) VALUES (%s, %s, %s, 30, %s, '[]')",
+                conn.execute(Q.insert_risk_scores,
                              (date(2025, 2, 20), mid, comp, 0.99))
-                conn.execute("INSERT INTO risk_scores (scored_on, machine_id, component, "
-                             "horizon_d, risk, reasons) VALUES (%s, %s, %s, 30, %s, %s)",
+                conn.execute(Q.insert_risk_scores_2,
                              (SCORED, mid, comp, risk, Jsonb(reasons)))
         for mid in ("KEY-HIGH", "OLD-LOW", "PUMP"):
-            conn.execute("INSERT INTO wear_forecasts (scored_on, machine_id, part, used_hours, "
-                         "due_hours, due_hours_p10, due_date) VALUES "
-                         "(%s, %s, 'engine_oil', 540, -40, -60, %s), "
-                         "(%s, %s, 'hydraulic_return_filter', 700, 300, 200, '2025-04-20')",
+            conn.execute(Q.insert_wear_forecasts,
                          (SCORED, mid, SCORED, SCORED, mid))
         # Last spring's usage at S1, for "same as last season".
-        conn.execute("INSERT INTO service_records (machine_id, seq, ts, arrived_at, kind, "
-                     "parts, station_id) VALUES "
-                     "('OLD-LOW', 1, '2024-03-01', '2024-03-01', 'preventive', %s, 'S1'), "
-                     "('PUMP', 1, '2024-04-15', '2024-04-15', 'breakdown', %s, 'S1')",
+        conn.execute(Q.insert_service_records,
                      (Jsonb([{"part": "engine_oil", "qty": 1}]),
                       Jsonb([{"part": "engine_oil", "qty": 2},
                              {"part": "hydraulic_return_filter", "qty": 1}])))
-        conn.execute("INSERT INTO station_stock (station_id, part, on_hand, on_order) "
-                     "VALUES ('S1', 'engine_oil', 1, 0)")
+        conn.execute(Q.insert_station_stock)
 
 
 def test_visit_plan_from_database_scores_is_stored_as_proposed(db_url: str) -> None:
@@ -89,10 +77,8 @@ def test_visit_plan_from_database_scores_is_stored_as_proposed(db_url: str) -> N
     result = propose_visit_plan(db_url, window_start=MONDAY, weeks=4, created_by="test")
     with psycopg.connect(db_url) as conn:
         kind, status, ws, we, by = conn.execute(
-            "SELECT kind, status, window_start, window_end, created_by FROM plans "
-            "WHERE plan_id = %s", (result["plan_id"],)).fetchone()  # type: ignore[misc]
-        rows = conn.execute("SELECT machine_id, station_id, visit_date, reasons, parts "
-                            "FROM plan_visits WHERE plan_id = %s ORDER BY machine_id",
+            Q.plans_kind, (result["plan_id"],)).fetchone()  # type: ignore[misc]
+        rows = conn.execute(Q.plan_visits_machine_id,
                             (result["plan_id"],)).fetchall()
     assert (kind, status, ws, we, by) == ("visits", "proposed", MONDAY, date(2025, 3, 30),
                                           "test")
@@ -143,9 +129,9 @@ def test_plan_commands_json_export_and_review(db_url: str, tmp_path: Path,
                               "--comment", "ok for March"])
     assert out.exit_code == 0 and "approved" in out.output
     with psycopg.connect(db_url) as conn:
-        assert conn.execute("SELECT status FROM plans WHERE plan_id = %s",
+        assert conn.execute(Q.plans_status,
                             (plan_id,)).fetchone() == ("approved",)
-        assert conn.execute("SELECT actor, action, comment FROM plan_reviews WHERE plan_id = %s",
+        assert conn.execute(Q.plan_reviews_actor,
                             (plan_id,)).fetchall() == [("alice", "approve", "ok for March")]
     out = runner.invoke(cli, ["plan", "show", str(plan_id), "--json"])
     assert out.exit_code == 0 and json.loads(out.output)["status"] == "approved"
@@ -158,11 +144,10 @@ def test_parts_plan_uses_the_visit_plan_and_last_season(db_url: str) -> None:
     only_s2 = propose_visit_plan(db_url, window_start=MONDAY, created_by="test", station="S2")
     result = propose_parts_plan(db_url, today=MONDAY, created_by="test")
     with psycopg.connect(db_url) as conn:
-        params = conn.execute("SELECT params FROM plans WHERE plan_id = %s",
+        params = conn.execute(Q.plans_params,
                               (result["plan_id"],)).fetchone()[0]  # type: ignore[index]
         rows = conn.execute(
-            "SELECT station_id, part, needed_by, order_by, lead_time_days, naive_qty "
-            "FROM plan_parts WHERE plan_id = %s AND part = 'engine_oil'",
+            Q.plan_parts_station_id,
             (result["plan_id"],)).fetchall()
     assert params["visit_plan"] == [visits["plan_id"], only_s2["plan_id"]]
     s1 = next(r for r in rows if r[0] == "S1")
@@ -206,13 +191,8 @@ def test_hours_since_the_last_oil_service_come_from_the_database(db_url: str) ->
     with psycopg.connect(db_url) as conn:
         # OLD-LOW: oil changed at 700 h, meter now 930 h. PUMP: never serviced, 120 h.
         conn.execute(
-            "INSERT INTO telemetry (machine_id, seq, ts, arrived_at, engine_hours) VALUES "
-            "('OLD-LOW', 1, '2025-02-27 10:00+08', '2025-02-27 10:00+08', 930), "
-            "('PUMP', 1, '2025-02-27 10:00+08', '2025-02-27 10:00+08', 120), "
-            "('OLD-LOW', 2, '2025-03-05 10:00+08', '2025-03-05 10:00+08', 990)")  # after as_of
-        conn.execute("INSERT INTO service_records (machine_id, seq, ts, arrived_at, kind, "
-                     "parts, station_id, engine_hours) VALUES "
-                     "('OLD-LOW', 2, '2025-01-10', '2025-01-10', 'preventive', %s, 'S1', 700)",
+            Q.insert_telemetry)  # after as_of
+        conn.execute(Q.insert_service_records_2,
                      (Jsonb([{"part": "engine_oil", "qty": 1}]),))
         machines = {m.machine_id: m for m in store.load_machines(
             conn, SCORED, store.load_stations(conn))}
