@@ -31,6 +31,10 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from fleetcare.queries import beside
+
+Q = beside(__file__)
+
 # Tables whose rows accumulate with the fleet's history (hypertables are found by
 # asking TimescaleDB; these are the plain ones).
 GROWING_TABLES = frozenset({
@@ -69,18 +73,16 @@ class Audit:
         """Learn the hypertables' chunks and the tables' sizes (call after filling)."""
         with psycopg.connect(self.url) as conn:
             has_ts = conn.execute(
-                "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')"
+                Q.pg_extension_exists_select_1
             ).fetchone()[0]  # type: ignore[index]
             self._chunks = {}
             if has_ts:
                 rows = conn.execute(
-                    "SELECT chunk_name, hypertable_name, count(*) OVER "
-                    "(PARTITION BY hypertable_name) FROM timescaledb_information.chunks"
+                    Q.timescaledb_information_chunks_chunk_name
                 ).fetchall()
                 self._chunks = {c: (h, int(n)) for c, h, n in rows}
             self._rows = {name: float(n) for name, n in conn.execute(
-                "SELECT relname, greatest(reltuples, 0) FROM pg_class "
-                "WHERE relkind IN ('r', 'p')")}
+                Q.pg_class_relname)}
 
     @contextmanager
     def recording(self, label: str) -> Iterator[None]:

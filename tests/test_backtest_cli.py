@@ -10,12 +10,15 @@ from click.testing import CliRunner
 from conftest import ADMIN_URL
 
 from app.cli import cli
+from fleetcare.queries import beside
+
+Q = beside(__file__)
 
 
 def _backtest_databases(prefix: str) -> list[str]:
     with psycopg.connect(ADMIN_URL) as conn:
         return [r[0] for r in conn.execute(
-            "SELECT datname FROM pg_database WHERE datname LIKE %s", (prefix + "%",))]
+            Q.pg_database_datname, (prefix + "%",))]
 
 
 def test_backtest_json_and_report(db_url: str, tmp_path: Path) -> None:

@@ -6,6 +6,9 @@ import psycopg
 from conftest import ADMIN_URL
 
 from backtest.databases import Databases
+from fleetcare.queries import beside
+
+Q = beside(__file__)
 
 
 def test_freeze_ends_lingering_sessions_so_clones_work() -> None:
@@ -13,15 +16,15 @@ def test_freeze_ends_lingering_sessions_so_clones_work() -> None:
     try:
         url = dbs.create("warm")
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("CREATE TABLE t (x int)")
-            conn.execute("INSERT INTO t VALUES (1), (2)")
+            conn.execute(Q.create_table_t)
+            conn.execute(Q.insert_t)
         # A session that stays, as TimescaleDB's job scheduler does on every database
         # with the extension: CREATE DATABASE ... TEMPLATE refuses a template in use.
         lingering = psycopg.connect(url, autocommit=True)
         dbs.freeze("warm")
         clone = dbs.create("branch", template="warm")
         with psycopg.connect(clone) as conn:
-            assert conn.execute("SELECT count(*) FROM t").fetchone() == (2,)
+            assert conn.execute(Q.count_t).fetchone() == (2,)
         assert _ended(lingering)
         lingering.close()
     finally:
@@ -30,7 +33,7 @@ def test_freeze_ends_lingering_sessions_so_clones_work() -> None:
 
 def _ended(conn: psycopg.Connection) -> bool:
     try:
-        conn.execute("SELECT 1")
+        conn.execute(Q.value_1)
     except psycopg.OperationalError:
         return True
     return False

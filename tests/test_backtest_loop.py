@@ -21,7 +21,10 @@ from backtest.loop import BranchResult, StartState, run_branch
 from backtest.policies import Week
 from backtest.runner import branch_specs, run_branches, summarize
 from backtest.warmup import run_warmup
+from fleetcare.queries import beside
 from scheduler.policy import load_policy
+
+Q = beside(__file__)
 
 # Small, but a year of history (the model needs labelled failures in three periods) and a
 # season that crosses into the spring peak (April).
@@ -122,29 +125,15 @@ def _plant_future(conn: psycopg.Connection, week: Week) -> None:
     shift = timedelta(days=8)
     with conn.transaction():
         conn.execute(
-            "INSERT INTO telemetry (machine_id, seq, ts, arrived_at, received_at, engine_hours,"
-            " idle_hours, fuel_used_l, lat, lon, coolant_temp_c, hydraulic_oil_temp_c,"
-            " engine_load_pct, hydraulic_pressure_bar) "
-            "SELECT machine_id, seq + 1000000, ts + %(shift)s, arrived_at + %(shift)s,"
-            " received_at + %(shift)s, engine_hours + 900, idle_hours, fuel_used_l, lat + 1,"
-            " lon + 1, 115, 105, 99, 50 FROM telemetry WHERE ts >= %(cut)s - interval '7 days'",
+            Q.insert_telemetry,
             {"shift": shift, "cut": week.cutoff})
         conn.execute(
-            "INSERT INTO fault_codes (machine_id, seq, ts, arrived_at, received_at, spn, fmi, oc,"
-            " active) SELECT machine_id, 2000000 + g, %(t)s + g * interval '1 minute',"
-            " %(t)s + g * interval '1 minute', %(t)s, 1638, 0, 126, true"
-            " FROM machines CROSS JOIN generate_series(1, 20) g",
+            Q.insert_fault_codes,
             {"t": week.cutoff + timedelta(days=1)})
         conn.execute(
-            "INSERT INTO service_records (machine_id, seq, ts, arrived_at, received_at, kind,"
-            " components, parts, engine_hours) SELECT machine_id, 3000000, %(t)s,"
-            " %(t)s, %(t)s, 'breakdown', '{engine,hydraulic_pump}', '[]', 1"
-            " FROM machines", {"t": week.cutoff + timedelta(days=1)})
+            Q.insert_service_records, {"t": week.cutoff + timedelta(days=1)})
         conn.execute(
-            "INSERT INTO service_records (machine_id, seq, ts, arrived_at, received_at, kind,"
-            " components, parts, engine_hours) SELECT machine_id, 3000001, %(t)s, %(t)s,"
-            " %(t)s, 'preventive', '{engine}', '[{\"part\": \"engine_oil\", \"qty\": 1}]',"
-            " 1 FROM machines", {"t": week.cutoff + timedelta(days=2)})
+            Q.insert_service_records_2, {"t": week.cutoff + timedelta(days=2)})
 
 
 def test_summary_has_the_issue_fields(warm: tuple[Databases, StartState]) -> None:

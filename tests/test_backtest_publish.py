@@ -16,12 +16,15 @@ import psycopg
 from test_ingest_helpers import broker, fast_publish, ingest_config, stored_rows  # noqa: F401
 
 from backtest.publish import Publisher
+from fleetcare.queries import beside
 from gateways.fleet import build_fleet
 from gateways.master import write_master_data
 from gateways.simulator import BackgroundService, SimConfig, Simulator
 from gateways.sinks import pairs
 from gateways.uplink import Messiness, Uplink
 from ingest.subscriber import Ingest, prepare_session
+
+Q = beside(__file__)
 
 START = date(2025, 4, 7)
 DAYS = 21
@@ -35,10 +38,9 @@ def _snapshot(url: str) -> dict[str, object]:
     out: dict[str, object] = {t: stored_rows(url, t) for t in TABLES}
     with psycopg.connect(url) as conn:
         out["meter_resets"] = conn.execute(
-            "SELECT machine_id, ts, hours_before, hours_after FROM meter_resets "
-            "ORDER BY 1, 2").fetchall()
+            Q.meter_resets_machine_id).fetchall()
         out["dead_letters"] = sorted(conn.execute(
-            "SELECT source, topic, reason, payload FROM dead_letters").fetchall(), key=repr)
+            Q.dead_letters_source).fetchall(), key=repr)
     return out
 
 
@@ -57,8 +59,7 @@ def test_backtest_path_stores_what_mqtt_ingest_stores(db_url: str, broker) -> No
     assert publisher.counts.duplicates_total > 0
     backtest_rows = _snapshot(db_url)
     with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute("TRUNCATE telemetry, fault_codes, service_records, dead_letters, "
-                     "meter_resets")
+        conn.execute(Q.truncate)
     uplink = Uplink(fleet, 5, MESS, days=DAYS)
     messages = [m for rec in records for m in pairs(uplink.feed(rec))]
     cfg = ingest_config(broker.url, db_url, client_id="backtest-same", once=True)

@@ -9,6 +9,9 @@ import pytest
 
 from fleetcare import catalogue as cat
 from fleetcare.catalogue_files import CatalogueError, active, export, read_folder, store
+from fleetcare.queries import beside
+
+Q = beside(__file__)
 
 
 def _folder(tmp_path: Path, components: str, codes: str) -> Path:
@@ -46,8 +49,7 @@ def test_store_show_export_round_trip(db_url: str, tmp_path: Path) -> None:
     with psycopg.connect(db_url, autocommit=True) as conn:
         assert store(conn, maker) == {"components": 2, "fault_codes": 2}
         data = active(conn)
-        assert conn.execute("SELECT fleetcare_component_family('Pumpe'), "
-                            "fleetcare_component_family('swing')").fetchone() == (
+        assert conn.execute(Q.value_fleetcare_component_family_pum).fetchone() == (
             "hydraulic_pump", "swing")
         out = export(conn, tmp_path / "exported")
         again = read_folder(out[0].parent)
@@ -56,6 +58,6 @@ def test_store_show_export_round_trip(db_url: str, tmp_path: Path) -> None:
         # An import replaces the previous one.
         store(conn, read_folder(_folder(tmp_path, GOOD_COMPONENTS.splitlines()[0] + "\n",
                                         "spn,name,component\n")))
-        assert conn.execute("SELECT count(*) FROM catalogue_components").fetchone()[0] == 0
+        assert conn.execute(Q.count_catalogue_components).fetchone()[0] == 0
     assert [c["source"] for c in data["fault_codes"] if c["spn"] == 110] == ["imported"]
     assert sum(c["source"] == "imported" for c in data["components"]) == 2

@@ -21,8 +21,11 @@ from app.cli import cli
 from app.demo import demo_database
 from fleetcare import db
 from fleetcare.embedded import started_here
+from fleetcare.queries import beside
 from fleetcare.runtime import services
 from fleetcare.settings import load_settings
+
+Q = beside(__file__)
 
 
 @pytest.fixture
@@ -48,8 +51,7 @@ def test_the_demos_database_is_the_one_later_commands_find(data_dir: Path) -> No
         assert name == "fleetcare" and url == svc.db
         db.upgrade(url)
         with psycopg.connect(url) as conn:   # what the demo's planning step stores
-            conn.execute("INSERT INTO plans (kind, created_by, window_start, window_end, "
-                         "summary) VALUES ('visits', 'demo', '2025-03-03', '2025-03-30', %s)",
+            conn.execute(Q.insert_plans,
                          (Jsonb({"visits": 0, "stations": 0}),))
         shown = runner.invoke(cli, ["plan", "show", "1"])
         assert shown.exit_code == 0, shown.output
@@ -63,9 +65,9 @@ def test_the_demos_database_is_the_one_later_commands_find(data_dir: Path) -> No
                                  capture_output=True, text=True, timeout=120)
         assert printed.returncode == 0 and printed.stdout.strip() == url, printed.stderr
         with psycopg.connect(printed.stdout.strip()) as conn:
-            assert conn.execute("SELECT count(*) FROM plans").fetchone() == (1,)
+            assert conn.execute(Q.count_plans).fetchone() == (1,)
         # A second demo starts from nothing.
         _name, again = demo_database(svc)
         with psycopg.connect(again) as conn:
-            assert conn.execute("SELECT to_regclass('plans')").fetchone() == (None,)
+            assert conn.execute(Q.value_to_regclass_plans).fetchone() == (None,)
     assert not started_here(data_dir)

@@ -29,6 +29,9 @@ from fleetcare.embedded import (
     embedded_postgres,
     start_mosquitto,
 )
+from fleetcare.queries import beside
+
+Q = beside(__file__)
 
 REPO = Path(__file__).resolve().parents[1]
 needs_mosquitto = pytest.mark.skipif(embedded.find_mosquitto() is None,
@@ -86,10 +89,10 @@ def test_postgres_starts_persists_and_stops(data_dir: Path) -> None:
         port = urlsplit(url).port
         assert url.startswith("postgresql://") and port
         with psycopg.connect(url) as conn:
-            assert conn.execute("SELECT 1").fetchone() == (1,)
-            assert conn.execute("SELECT current_database()").fetchone() == ("fleetcare",)
-            conn.execute("CREATE TABLE machines (id text PRIMARY KEY)")
-            conn.execute("INSERT INTO machines VALUES ('EX-001')")
+            assert conn.execute(Q.ping).fetchone() == (1,)
+            assert conn.execute(Q.current_database).fetchone() == ("fleetcare",)
+            conn.execute(Q.create_table_machines)
+            conn.execute(Q.insert_machines)
         pid = int((data_dir / "postgres" / "postmaster.pid").read_text().split()[0])
         assert pid_alive(pid)
     assert not port_open(port)
@@ -99,7 +102,7 @@ def test_postgres_starts_persists_and_stops(data_dir: Path) -> None:
     t0 = time.monotonic()
     with embedded_postgres(data_dir) as url, psycopg.connect(url) as conn:
         second_start = time.monotonic() - t0
-        assert conn.execute("SELECT id FROM machines").fetchall() == [("EX-001",)]
+        assert conn.execute(Q.machines_id).fetchall() == [("EX-001",)]
     assert first_start < 15 and second_start < 10, (first_start, second_start)
 
 
@@ -108,7 +111,7 @@ def test_postgres_reuses_a_running_server_and_leaves_it_to_its_starter(pg_data_d
         with embedded_postgres(pg_data_dir) as url2:
             assert url2 == url
         # The second user must not have stopped the starter's server.
-        assert conn.execute("SELECT 1").fetchone() == (1,)
+        assert conn.execute(Q.ping).fetchone() == (1,)
         port = urlsplit(url).port
     assert port and not port_open(port)
 
@@ -141,7 +144,7 @@ def test_postgres_reuses_another_process_server(pg_data_dir: Path) -> None:
     try:
         with embedded_postgres(pg_data_dir) as url2, psycopg.connect(url2) as conn:
             assert url2 == url
-            assert conn.execute("SELECT 1").fetchone() == (1,)
+            assert conn.execute(Q.ping).fetchone() == (1,)
         assert port_open(urlsplit(url).port or 0)  # we did not start it: we did not stop it
     finally:
         other.communicate("", timeout=30)
@@ -155,7 +158,7 @@ def test_postgres_adopts_a_server_whose_starter_was_killed(pg_data_dir: Path) ->
     assert port_open(urlsplit(url).port or 0)  # orphaned
     with embedded_postgres(pg_data_dir) as url2, psycopg.connect(url2) as conn:
         assert url2 == url
-        assert conn.execute("SELECT 1").fetchone() == (1,)
+        assert conn.execute(Q.ping).fetchone() == (1,)
     assert not port_open(urlsplit(url).port or 0)
 
 
@@ -172,7 +175,7 @@ def test_postgres_recovers_from_a_stale_pid_file(pg_data_dir: Path, stale_pid: s
     (pgdata / "postmaster.pid").write_text(
         f"{pid}\n{pgdata}\n{int(time.time())}\n5999\n\n127.0.0.1\n  0 0\nready   \n")
     with embedded_postgres(data_dir) as url, psycopg.connect(url) as conn:
-        assert conn.execute("SELECT 1").fetchone() == (1,)
+        assert conn.execute(Q.ping).fetchone() == (1,)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the fallback is for root only")
@@ -187,9 +190,9 @@ def test_postgres_as_root_falls_back_when_the_data_dir_is_unreachable(
     try:
         for _ in range(2):
             with embedded_postgres(locked / "data") as url, psycopg.connect(url) as conn:
-                conn.execute("CREATE TABLE IF NOT EXISTS t (x int)")
-                conn.execute("INSERT INTO t VALUES (1)")
-                count = conn.execute("SELECT count(*) FROM t").fetchone()
+                conn.execute(Q.create_t)
+                conn.execute(Q.insert_t)
+                count = conn.execute(Q.count_t).fetchone()
         assert count == (2,)  # the second start found the first one's cluster
         link = locked / "data" / "postgres"
         assert link.is_symlink() and link.resolve().is_relative_to(fallback)
@@ -226,10 +229,13 @@ def test_postgres_as_a_normal_user(data_dir: Path) -> None:
         pytest.skip("no Python interpreter with this venv's packages that nobody can run")
     script = textwrap.dedent(f"""
         import psycopg
+        from pathlib import Path
         from fleetcare.embedded import embedded_postgres
+        from fleetcare.queries import load_path
+        Q = load_path(Path({str(Q.where)!r}))
         for _ in range(2):
             with embedded_postgres({str(data_dir)!r}) as url, psycopg.connect(url) as conn:
-                print(conn.execute("SELECT current_database()").fetchone()[0])
+                print(conn.execute(Q.current_database).fetchone()[0])
     """)
     out = subprocess.run([python, "-c", script], user="nobody", extra_groups=[], env=env,
                          cwd="/", capture_output=True, text=True, timeout=60)

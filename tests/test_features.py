@@ -25,6 +25,9 @@ from features.build import build
 from features.catalog import DAILY_COLUMNS, FEATURES
 from features.frame import load_features, wear_intervals
 from fleetcare import catalogue as cat
+from fleetcare.queries import beside
+
+Q = beside(__file__)
 
 D = date  # brevity in the tables below
 START = datetime(2025, 3, 3)
@@ -86,7 +89,7 @@ def _fleet(url: str) -> psycopg.Connection:
 
 
 def _rows(conn: psycopg.Connection, machine: str = "M1") -> dict[date, dict[str, object]]:
-    cur = conn.execute("SELECT * FROM features_daily WHERE machine_id = %s ORDER BY day",
+    cur = conn.execute(Q.features_daily_row,
                        (machine,))
     names = [c.name for c in cur.description or []]
     return {row[0]: dict(zip(names, row, strict=True)) for row in cur}
@@ -209,7 +212,7 @@ def test_idempotent_and_watermark(backend_db_url: str) -> None:
         assert build(conn, D(2025, 3, 1), D(2025, 3, 14)).rows_written == 0
         assert build(conn).first is None          # watermark at 3/14: nothing new
         mark = conn.execute(
-            "SELECT detail->>'day' FROM job_watermarks WHERE job = 'features.daily'"
+            Q.job_watermarks_detail_day
         ).fetchone()
         assert mark == ("2025-03-14",)
 
@@ -230,8 +233,8 @@ def test_incremental_equals_full_rebuild(backend_db_url: str) -> None:
                 T.add_meter_reset(conn, "M1", datetime(2025, 3, 12, 9), 48, 0)
             build(conn, None, day, chunk_days=3)
         daily = _frame(conn)
-        conn.execute("TRUNCATE features_daily")
-        conn.execute("DELETE FROM job_watermarks WHERE job LIKE 'features.%'")
+        conn.execute(Q.truncate)
+        conn.execute(Q.delete_job_watermarks)
         build(conn, None, D(2025, 3, 14), workers=2)   # from the first day with data
         full = _frame(conn)
     pd.testing.assert_frame_equal(daily, full, check_exact=True)
@@ -309,8 +312,7 @@ def test_feature_sql_matches_catalogue_and_schema(db_url: str) -> None:
     assert len(names) == len(set(names))
     with psycopg.connect(db_url) as conn:
         table = [r[0] for r in conn.execute(
-            "SELECT column_name FROM information_schema.columns "
-            "WHERE table_name = 'features_daily' ORDER BY ordinal_position")]
+            Q.information_schema_columns_column_name)]
     assert table == ["day", "machine_id", "as_of_now", *DAILY_COLUMNS]
     for comp in cat.COMPONENTS:
         for generic in ("faults_7d", "faults_30d", "days_since_service", "hours_since_service",
@@ -348,10 +350,10 @@ def test_chunk_size_does_not_change_rows(db_url: str) -> None:
         last = start + timedelta(days=149)
         build(conn, None, last)
         one = load_features(conn)
-        conn.execute("TRUNCATE features_daily")
+        conn.execute(Q.truncate)
         build(conn, start, last, chunk_days=7)
         weeks = load_features(conn)
-        conn.execute("TRUNCATE features_daily")
+        conn.execute(Q.truncate)
         from features import build as build_module
 
         old = build_module.MAX_GRID_ROWS

@@ -17,10 +17,14 @@ from pathlib import Path
 import psycopg
 import pytest
 from click.testing import CliRunner, Result
+from psycopg import sql
 
 from app.cli import cli
 from fleetcare.errors import TransientError
+from fleetcare.queries import beside
 from ingest.subscriber import Ingest, IngestConfig
+
+Q = beside(__file__)
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "import"
 LOG_LINE = re.compile(r"^\d\d:\d\d:\d\d (DEBUG|INFO|WARNING|ERROR) ")
@@ -43,8 +47,7 @@ def _one_line(result: Result, *, code: tuple[int, ...] = (1, 2)) -> str:
 
 def _master_data(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("INSERT INTO regions (region_id, name, market, climate, lat, lon) VALUES "
-                     "('ex-east', 'East', 'growth', 'south', 31.2, 121.5)")
+        conn.execute(Q.insert_regions)
     out = _invoke(["import", "machines", str(EXAMPLES / "machines.csv")],
                   {"FLEETCARE_DATABASE_URL": url})
     assert out.exit_code == 0, out.output
@@ -52,7 +55,7 @@ def _master_data(url: str) -> None:
 
 def _stored(url: str, table: str) -> int:
     with psycopg.connect(url) as conn:
-        return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
+        return conn.execute(Q.count_rows.format(table=sql.Identifier(table))).fetchone()[0]  # type: ignore[index]
 
 
 def test_corrupt_parquet_and_truncated_aemp_json(db_url: str, tmp_path: Path) -> None:
@@ -91,8 +94,7 @@ def test_gbk_csv_is_read_detected_or_named(db_url: str, tmp_path: Path) -> None:
     out = _invoke(["import", "service", str(bom)], env)
     assert out.exit_code == 0 and "1 stored" in out.output, out.output
     with psycopg.connect(db_url) as conn:
-        rows = conn.execute("SELECT work_order, technician FROM service_records "
-                            "WHERE machine_id = 'HX00001' AND seq IN (900, 901)").fetchall()
+        rows = conn.execute(Q.service_records_work_order).fetchall()
     assert rows == [("保养-001", "张伟")] * 2
 
 

@@ -18,6 +18,9 @@ from click.testing import CliRunner
 from foreign_fleet import COMPONENTS, DAYS, END, START, write_fleet
 
 from app.cli import cli
+from fleetcare.queries import beside
+
+Q = beside(__file__)
 
 MACHINES = 40
 SENSOR_INPUTS = ("coolant_mean_7d", "hyd_oil_temp_mean_7d", "hyd_pressure_mean_7d",
@@ -76,11 +79,11 @@ def test_foreign_fleet_end_to_end(db_url: str, tmp_path: Path, monkeypatch) -> N
                               + sum(fields["no_home"].values()))
     assert sum(fields["no_home"].values()) == 4 * 12 + fleet.snapshot_faults
     with psycopg.connect(db_url) as conn:
-        assert conn.execute("SELECT count(*) FROM dead_letters").fetchone()[0] == 0
-        assert conn.execute("SELECT count(*) FROM fault_codes").fetchone()[0] == (
+        assert conn.execute(Q.count_dead_letters).fetchone()[0] == 0
+        assert conn.execute(Q.count_fault_codes).fetchone()[0] == (
             fleet.fault_rows - fleet.fault_duplicates + fleet.snapshot_faults)
         # An archive without sent_at arrived when its events happened.
-        assert conn.execute("SELECT count(*) FROM telemetry WHERE arrived_at <> ts"
+        assert conn.execute(Q.telemetry_count
                             ).fetchone()[0] == 12   # the snapshot's: at snapshotTime
 
     # -- the maker's catalogue, then the same history counts for its components ----------
@@ -98,10 +101,10 @@ def test_foreign_fleet_end_to_end(db_url: str, tmp_path: Path, monkeypatch) -> N
     assert built["first"] == START.isoformat()
     with psycopg.connect(db_url) as conn:
         mapped = conn.execute(
-            "SELECT count(*) FROM feat_spn_components WHERE spn BETWEEN 521000 AND 521999"
+            Q.feat_spn_components_count
         ).fetchone()[0]
         breakdowns = conn.execute(
-            "SELECT sum(breakdowns_all_365d) FROM features_daily WHERE day = %s",
+            Q.features_daily_sum_breakdowns_all_365d,
             (END,)).fetchone()[0]
     assert mapped == 6
     assert breakdowns > 0
@@ -112,8 +115,7 @@ def test_foreign_fleet_end_to_end(db_url: str, tmp_path: Path, monkeypatch) -> N
     assert all(name in trained for name in SENSOR_INPUTS)
     with psycopg.connect(db_url) as conn:
         features, metrics = conn.execute(
-            "SELECT features, metrics FROM model_versions WHERE kind = 'component_risk' "
-            "AND active").fetchone()
+            Q.model_versions_features).fetchone()
     assert not set(SENSOR_INPUTS) & set(features)
     assert set(SENSOR_INPUTS) <= set(metrics["left_out"])
     assert metrics["train_failures"] >= 20

@@ -7,10 +7,14 @@ from datetime import date
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
+from fleetcare.queries import beside
 from gateways.master import export_csv, write_master_data
 from gateways.run import SimulationRun
 from gateways.truth import TruthWriter
+
+Q = beside(__file__)
 
 START = date(2025, 3, 1)
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,9 +27,8 @@ def test_master_data_is_idempotent(db_url: str, tmp_path: Path) -> None:
         again = write_master_data(conn, run.fleet)
         assert first == again
         for table, n in first.items():
-            assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == n  # noqa: S608
-        row = conn.execute("SELECT product_line, region_id, station_id FROM machines "
-                           "WHERE machine_id = 'M000001'").fetchone()
+            assert conn.execute(Q.count_rows.format(table=sql.Identifier(table))).fetchone()[0] == n
+        row = conn.execute(Q.machines_product_line).fetchone()
         m = run.fleet.machines[0]
         assert row == (m.product_line, m.region_id, m.station_id)
     paths = export_csv(run.fleet, tmp_path)
@@ -44,20 +47,20 @@ def test_truth_store_and_direct_ingest(db_url: str) -> None:
         writer.begin(4, START, 30, {})
         counts = ingest_direct(db_url, run.messages(writer.write_day))
         writer.write_resets(run.uplink)
-        days = conn.execute("SELECT count(*), count(DISTINCT day) FROM truth.machine_days"
+        days = conn.execute(Q.truth_machine_days_count
                             ).fetchone()
         assert days[0] == run.stats.machine_days and days[1] == 30
-        assert conn.execute("SELECT count(*) FROM truth.failures").fetchone()[0] == sum(
+        assert conn.execute(Q.count_truth_failures).fetchone()[0] == sum(
             run.stats.failures.values())
-        assert conn.execute("SELECT array_length(health, 1) FROM truth.machine_days LIMIT 1"
+        assert conn.execute(Q.truth_machine_days_array_length_health
                             ).fetchone()[0] == 8
-        stored = conn.execute("SELECT count(*) FROM telemetry").fetchone()[0]
+        stored = conn.execute(Q.count_telemetry).fetchone()[0]
     assert stored == run.counts["telemetry_records"]
     assert counts["stored"]["telemetry"] == stored
     # Rewriting the same window replaces it, it does not double it.
     with psycopg.connect(db_url) as conn:
         TruthWriter(conn, [m.machine_id for m in run.fleet.machines]).begin(4, START, 30, {})
-        assert conn.execute("SELECT count(*) FROM truth.machine_days").fetchone()[0] == 0
+        assert conn.execute(Q.count_truth_machine_days).fetchone()[0] == 0
 
 
 _TRUTH_REF = re.compile(r"\btruth\s*\.|schema\s*=\s*['\"]truth|search_path[^\n]*truth|"

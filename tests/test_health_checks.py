@@ -17,10 +17,13 @@ import psycopg
 from test_ingest_helpers import InThread, broker, ingest_config, wait_for  # noqa: F401
 
 from app.web import make_handler
+from fleetcare.queries import beside
 from ingest import health as ingest_health
 from scheduler.config import DEFAULT_SCHEDULES, load_scheduler_settings
 from scheduler.health import leader_alive
 from scheduler.runtime import SchedulerRuntime
+
+Q = beside(__file__)
 
 
 def _metrics(port: int) -> str:
@@ -84,27 +87,23 @@ def test_scheduler_health_is_the_leader_lock(db_url: str) -> None:
 
 def test_healthz_reads_no_table_and_the_page_estimates_history(db_url: str) -> None:
     with psycopg.connect(db_url) as conn:
-        conn.execute("INSERT INTO regions VALUES ('east', 'East', 'growth', 'south', 31, 121)")
-        conn.execute("INSERT INTO machines (machine_id, model, product_line, region_id, "
-                     "delivery_date) VALUES ('M1', 'X', 'roller', 'east', '2024-01-01')")
-        conn.execute("INSERT INTO telemetry (machine_id, seq, ts, arrived_at, engine_hours) "
-                     "SELECT 'M1', g, now() - g * interval '1 minute', now(), g "
-                     "FROM generate_series(1, 500) g")
+        conn.execute(Q.insert_regions)
+        conn.execute(Q.insert_machines)
+        conn.execute(Q.insert_telemetry)
     with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute("ANALYZE telemetry")
+        conn.execute(Q.analyze_telemetry)
     server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(db_url))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
     try:
         with psycopg.connect(db_url, autocommit=True) as watch:
-            watch.execute("SELECT pg_stat_reset()")
+            watch.execute(Q.value_pg_stat_reset)
             with urllib.request.urlopen(base + "/healthz", timeout=10) as resp:
                 assert resp.status == 200 and resp.read() == b"ok\n"
             time.sleep(1.5)  # statistics of other sessions arrive within a second
-            watch.execute("SELECT pg_stat_clear_snapshot()")
+            watch.execute(Q.value_pg_stat_clear_snapshot)
             touched = watch.execute(
-                "SELECT coalesce(sum(seq_scan + coalesce(idx_scan, 0)), 0) "
-                "FROM pg_stat_user_tables").fetchone()[0]  # type: ignore[index]
+                Q.pg_stat_user_tables_coalesce_sum_seq_scan_coalesce).fetchone()[0]  # type: ignore[index]
             assert touched == 0
         with urllib.request.urlopen(base + "/api/summary", timeout=10) as resp:
             data = json.load(resp)

@@ -8,26 +8,29 @@ import psycopg
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from click.testing import CliRunner
+from psycopg import sql
 from test_ingest_helpers import count
 
+from fleetcare.queries import beside
 from ingest.importer import import_file
+
+Q = beside(__file__)
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "import"
 
 
 def _regions(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("INSERT INTO regions (region_id, name, market, climate, lat, lon) VALUES "
-                     "('ex-east', 'East', 'growth', 'south', 31.2, 121.5)")
+        conn.execute(Q.insert_regions)
 
 
 def _snapshot(url: str) -> dict[str, list[tuple]]:
     with psycopg.connect(url) as conn:
-        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()
+        return {t: conn.execute(Q.table_rows.format(table=sql.Identifier(t))).fetchall()
                 for t in ("machines", "telemetry", "fault_codes", "service_records",
                           "meter_resets")} | {
             "dead_letters": conn.execute(
-                "SELECT source, reason, detail FROM dead_letters ORDER BY id").fetchall()}
+                Q.dead_letters_source).fetchall()}
 
 
 def _import_all(url: str) -> dict[str, dict]:
@@ -50,16 +53,15 @@ def test_example_files_import_and_a_second_import_changes_nothing(db_url: str) -
     assert first["aemp"]["dead_letters"] == {"unknown_machine": 1}
     with psycopg.connect(db_url) as conn:
         parts, comps, source = conn.execute(
-            "SELECT parts, components, source FROM service_records WHERE machine_id = 'HX00001'"
+            Q.service_records_parts
         ).fetchone()
         assert parts == [{"part": "oil_filter", "qty": 1}, {"part": "fuel_filter", "qty": 2}]
         assert comps == ["engine", "cooling"] and source == "import"
         # The meter was replaced between readings 3 and 4: hours stay monotonic.
         hours = [r[0] for r in conn.execute(
-            "SELECT hours FROM telemetry_hours WHERE machine_id = 'HX00001' ORDER BY ts")]
+            Q.telemetry_hours_hours)]
         assert hours == sorted(hours) and len(hours) == 5
-        fuel = conn.execute("SELECT fuel_used_l FROM telemetry WHERE machine_id = 'HX00002' "
-                            "AND engine_hours = 1230").fetchone()[0]
+        fuel = conn.execute(Q.telemetry_fuel_used_l).fetchone()[0]
         assert abs(fuel - 2400 * 3.785411784) < 0.01
     before = _snapshot(db_url)
     second = _import_all(db_url)
@@ -78,12 +80,12 @@ def test_file_with_bad_rows_stores_the_good_ones_and_names_each_bad_row(db_url: 
                                       "unknown_machine": 1, "future_ts": 1}
     with psycopg.connect(db_url) as conn:
         details = [r[0] for r in conn.execute(
-            "SELECT detail FROM dead_letters WHERE source = 'import:telemetry_bad_rows.csv'")]
+            Q.dead_letters_detail)]
     assert all(d.startswith("row ") for d in details), details
     assert sorted(int(d.split()[1].rstrip(":")) for d in details) == [3, 4, 5, 6, 7, 8, 9]
     again = import_file(db_url, "telemetry", EXAMPLES / "telemetry_bad_rows.csv")
     assert again["stored"] == 0 and again["duplicates"] == 2
-    assert count(db_url, "SELECT count(*) FROM telemetry") == 2
+    assert count(db_url, Q.count_telemetry) == 2
 
 
 def test_parquet_and_machines_with_unknown_references(db_url: str, tmp_path: Path) -> None:

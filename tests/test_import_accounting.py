@@ -9,7 +9,10 @@ from pathlib import Path
 import psycopg
 from click.testing import CliRunner
 
+from fleetcare.queries import beside
 from ingest.importer import import_file
+
+Q = beside(__file__)
 
 REGIONS = ("region_id,name,lat,lon,peaks\n"
            "r-north,North,45.0,10.0,spring:04-01..05-31;autumn:09-01..10-31\n")
@@ -44,7 +47,7 @@ def test_master_data_in_any_order_and_missing_reference_says_what_to_import(
     result = import_file(db_url, "machines", files["machines"])
     assert result["rows"] == 2 and result["dead_letters"] == {"unknown_reference": 2}
     with psycopg.connect(db_url) as conn:
-        detail = conn.execute("SELECT detail FROM dead_letters ORDER BY id LIMIT 1").fetchone()[0]
+        detail = conn.execute(Q.dead_letters_detail).fetchone()[0]
     assert "import" in detail and "first" in detail, detail
     monkeypatch.setenv("FLEETCARE_DATABASE_URL", db_url)
     out = CliRunner().invoke(cli, ["import", "machines", str(files["machines"]), "stations",
@@ -56,9 +59,9 @@ def test_master_data_in_any_order_and_missing_reference_says_what_to_import(
         "regions", "customers", "stations", "machines"]
     assert "2 rows in = 2 stored + 0 already there + 0 dead letters" in lines[-1]
     with psycopg.connect(db_url) as conn:
-        assert conn.execute("SELECT count(*) FROM region_peaks").fetchone()[0] == 2
-        assert conn.execute("SELECT technicians FROM stations").fetchone()[0] == 3
-        assert conn.execute("SELECT key_account FROM customers").fetchone()[0] is True
+        assert conn.execute(Q.count_region_peaks).fetchone()[0] == 2
+        assert conn.execute(Q.stations_technicians).fetchone()[0] == 3
+        assert conn.execute(Q.customers_key_account).fetchone()[0] is True
     again = import_file(db_url, "regions", files["regions"])
     assert (again["stored"], again["duplicates"]) == (0, 1)
 
@@ -79,7 +82,7 @@ def test_rows_without_seq_never_merge_and_archives_arrive_at_event_time(
     assert result["unknown"] == {"spn": {"rows": 1, "distinct": 1, "examples": [520999]}}
     assert result["arrival"] == {"event_time": 5}
     with psycopg.connect(db_url) as conn:
-        rows = conn.execute("SELECT spn, ts = arrived_at FROM fault_codes ORDER BY spn").fetchall()
+        rows = conn.execute(Q.fault_codes_spn).fetchall()
     assert rows == [(100, True), (110, True), (520999, True)]
     assert import_file(db_url, "faults", faults)["duplicates"] == 4
     service = _write(tmp_path, "service.csv", (
@@ -90,7 +93,7 @@ def test_rows_without_seq_never_merge_and_archives_arrive_at_event_time(
     assert told["arrival"] == {"given": 1} and told["stored"] == 1
     assert told["unknown"]["component"]["examples"] == ["Hydraulikpumpe"]
     with psycopg.connect(db_url) as conn:
-        arrived = conn.execute("SELECT arrived_at::date FROM service_records").fetchone()[0]
+        arrived = conn.execute(Q.service_records_arrived_at_date).fetchone()[0]
     assert str(arrived) == "2024-01-01"
 
 
@@ -143,9 +146,8 @@ def test_iso_snapshot_follows_links_lands_fault_codes_and_counts_every_field(
     assert fields["no_home"]["faultcodes.codeseverity"] == 1
     assert fields["landed"]["faults.spn_fmi"] == 3
     with psycopg.connect(db_url) as conn:
-        codes = conn.execute("SELECT machine_id, spn, fmi, oc, active FROM fault_codes "
-                             "ORDER BY spn").fetchall()
-        details = [r[0] for r in conn.execute("SELECT detail FROM dead_letters ORDER BY id")]
+        codes = conn.execute(Q.fault_codes_machine_id).fetchall()
+        details = [r[0] for r in conn.execute(Q.dead_letters_detail_2)]
     assert codes == [("M1", 100, 1, 1, True), ("M1", 110, 0, 1, True)]
     assert any("CumulativeOperatingHours.datetime" in d for d in details), details
     assert any("CodeIdentifier 'bogus'" in d for d in details), details

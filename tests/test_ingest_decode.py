@@ -26,9 +26,12 @@ from test_ingest_helpers import (
 )
 
 from fleetcare import contracts
+from fleetcare.queries import beside
 from ingest.decode import DB_REJECTED, REASONS, Batch, Decoder
 from ingest.direct import ingest_messages
 from ingest.subscriber import Ingest, prepare_session
+
+Q = beside(__file__)
 
 M = "EX00001"
 NOW = datetime.now(UTC)
@@ -76,17 +79,17 @@ def interleave(bad: list[tuple[str, str, bytes]]) -> list[tuple[str, bytes]]:
 
 def check_outcome(url: str, bad: list[tuple[str, str, bytes]]) -> None:
     with psycopg.connect(url) as conn:
-        got = sorted(r[0] for r in conn.execute("SELECT reason FROM dead_letters"))
+        got = sorted(r[0] for r in conn.execute(Q.dead_letters_reason))
         assert got == sorted(r for r, _, _ in bad)
         # Every reason the checks give (db_rejected is the database's, tested below).
         assert {r for r, _, _ in bad} == set(REASONS) - {DB_REJECTED}
         # The good messages around the bad ones are all stored.
-        assert count(url, "SELECT count(*) FROM telemetry") == 15
-        assert count(url, "SELECT count(*) FROM fault_codes") == 1
-        assert count(url, "SELECT count(*) FROM service_records") == 1
+        assert count(url, Q.count_telemetry) == 15
+        assert count(url, Q.count_fault_codes) == 1
+        assert count(url, Q.count_service_records) == 1
         # Dead letters keep the topic, bounded raw bytes and a human detail.
         for size, kept, detail in conn.execute(
-                "SELECT payload_bytes, length(payload), detail FROM dead_letters"):
+                Q.dead_letters_payload_bytes):
             assert kept <= 4096 and kept == min(size, 4096) and detail
 
 
@@ -155,7 +158,7 @@ def test_rows_the_database_refuses_become_db_rejected(db_url: str, monkeypatch) 
     assert counts.dead_letters == {DB_REJECTED: 1}
     with psycopg.connect(db_url) as conn:
         detail, payload = conn.execute(
-            "SELECT detail, payload FROM dead_letters WHERE reason = %s", (DB_REJECTED,)
+            Q.dead_letters_detail, (DB_REJECTED,)
         ).fetchone()
     assert payload == messages[1][1] and detail
 
@@ -247,12 +250,12 @@ def _module_db():  # noqa: ANN202
 def test_generated_garbage_goes_to_dead_letters_and_flow_continues(_module_db: str,
                                                                    payloads: list[bytes]) -> None:
     url = _module_db
-    before_dead = count(url, "SELECT count(*) FROM dead_letters")
+    before_dead = count(url, Q.count_dead_letters)
     good = (topic(M), encode({**reading(M, 1, ts=NOW - timedelta(days=1)),
                               "seq": next(_good_seq)}))
     counts = ingest_messages(url, [(topic(M), p) for p in payloads] + [good])
     assert counts.messages == len(payloads) + 1
     assert counts.stored["telemetry"] >= 1  # the good message after the garbage
-    assert (count(url, "SELECT count(*) FROM dead_letters") - before_dead
+    assert (count(url, Q.count_dead_letters) - before_dead
             == counts.dead_letters_total)
     assert counts.rows + counts.dead_letters_total >= counts.messages

@@ -13,8 +13,11 @@ from test_ingest_helpers import (
     telemetry_messages,
 )
 
+from fleetcare.queries import beside
 from ingest import fastsock
 from ingest.subscriber import Ingest, prepare_session
+
+Q = beside(__file__)
 
 
 def test_read_ahead_socket_and_batched_acks(db_url: str, broker) -> None:  # noqa: F811
@@ -30,7 +33,7 @@ def test_read_ahead_socket_and_batched_acks(db_url: str, broker) -> None:  # noq
     # Every PUBACK reached the broker: a second drain of the same session gets nothing.
     again = Ingest(ingest_config(broker.url, db_url, client_id="fastsock", once=True)).run()
     assert again.messages == 0
-    assert count(db_url, "SELECT count(*) FROM telemetry") == len(messages)
+    assert count(db_url, Q.count_telemetry) == len(messages)
 
 
 def test_plain_paho_path_gives_the_same_result(db_url: str, broker) -> None:  # noqa: F811

@@ -30,11 +30,14 @@ from test_ingest_helpers import (
     wait_for,
 )
 
+from fleetcare.queries import beside
 from ingest.direct import ingest_messages
 from ingest.subscriber import Ingest, prepare_session
 
-ROWS = "SELECT count(*) FROM telemetry"
-DISTINCT = "SELECT count(DISTINCT (machine_id, seq, ts)) FROM telemetry"
+Q = beside(__file__)
+
+ROWS = Q.count_telemetry
+DISTINCT = Q.telemetry_count_distinct_machine_id
 
 
 def assert_exactly_once(url: str, expected: int) -> None:
@@ -87,9 +90,7 @@ def test_database_connections_killed_while_flowing(db_url: str, broker) -> None:
         with psycopg.connect(db_url, autocommit=True) as conn:
             while len(kills) < 6 and not stop.wait(0.7):
                 n = conn.execute(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                    "AND application_name = 'fleetcare'").fetchone()[0]
+                    Q.pg_stat_activity_count_pg_terminate_backend_pid).fetchone()[0]
                 kills.append(n)
 
     k = threading.Thread(target=killer)
@@ -150,10 +151,10 @@ def test_duplicates_and_out_of_order_are_stored_once_in_time_order(db_url: str,
     assert_exactly_once(db_url, 60)
     with psycopg.connect(db_url) as conn:
         seqs = [r[0] for r in conn.execute(
-            "SELECT seq FROM telemetry WHERE machine_id = %s ORDER BY ts", (m,))]
+            Q.telemetry_seq, (m,))]
         hours = [r[0] for r in conn.execute(
-            "SELECT hours FROM telemetry_hours WHERE machine_id = %s ORDER BY ts", (m,))]
-        resets = conn.execute("SELECT count(*) FROM meter_resets").fetchone()[0]
+            Q.telemetry_hours_hours, (m,))]
+        resets = conn.execute(Q.count_meter_resets).fetchone()[0]
     assert seqs == list(range(60))
     assert hours == sorted(hours)
     assert resets == 0, "arrival order must not look like a meter reset"
@@ -191,15 +192,14 @@ def test_direct_path_stores_the_same_rows_as_mqtt(db_url: str, broker) -> None: 
                                   _resets(db_url) for t in tables}
         with psycopg.connect(db_url) as conn:
             out["dead_letters"] = sorted(conn.execute(
-                "SELECT source, topic, reason, detail, payload, payload_bytes FROM dead_letters"
+                Q.dead_letters_source
             ).fetchall(), key=repr)
         return out
 
     ingest_messages(db_url, messages)
     direct = snapshot()
     with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute("TRUNCATE telemetry, fault_codes, service_records, dead_letters, "
-                     "meter_resets")
+        conn.execute(Q.truncate)
     cfg = ingest_config(broker.url, db_url, client_id="same", once=True)
     prepare_session(broker.url, cfg.client_id)
     fast_publish(broker.url, messages)
@@ -216,8 +216,7 @@ def test_direct_path_stores_the_same_rows_as_mqtt(db_url: str, broker) -> None: 
 
 def _resets(url: str) -> list[tuple]:
     with psycopg.connect(url) as conn:
-        return conn.execute("SELECT machine_id, ts, hours_before, hours_after FROM meter_resets "
-                            "ORDER BY 1, 2").fetchall()
+        return conn.execute(Q.meter_resets_machine_id).fetchall()
 
 
 def test_service_metrics_and_clean_sigterm(db_url: str, broker) -> None:  # noqa: F811

@@ -16,8 +16,12 @@ from datetime import UTC, datetime, timedelta
 import paho.mqtt.client as mqtt
 import psycopg
 import pytest
+from psycopg import sql
 
+from fleetcare.queries import beside
 from fleetcare.settings import mqtt_host_port
+
+Q = beside(__file__)
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
 
@@ -26,14 +30,10 @@ def seed_machines(url: str, machine_ids: list[str]) -> None:
     """Register machines (and the one region they need) so ingest knows them."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
-            "INSERT INTO regions (region_id, name, market, climate, lat, lon) "
-            "VALUES ('t-east', 'Test East', 'growth', 'south', 31.2, 121.5) "
-            "ON CONFLICT DO NOTHING")
+            Q.insert_regions)
         with conn.cursor() as cur:
             cur.executemany(
-                "INSERT INTO machines (machine_id, model, product_line, region_id, "
-                "delivery_date) VALUES (%s, 'ZY210', 'crawler_excavator', 't-east', "
-                "'2023-01-01') ON CONFLICT DO NOTHING",
+                Q.insert_machines,
                 [(m,) for m in machine_ids])
 
 
@@ -207,7 +207,7 @@ def stored_rows(url: str, table: str = "telemetry") -> list[tuple]:
     """All rows but the server receive time (which differs between any two runs)."""
     with psycopg.connect(url) as conn:
         cols = [r[0] for r in conn.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
-            "AND column_name <> 'received_at' ORDER BY ordinal_position", (table,))]
-        return conn.execute(
-            f"SELECT {', '.join(cols)} FROM {table} ORDER BY machine_id, seq, ts").fetchall()
+            Q.information_schema_columns_column_name, (table,))]
+        return conn.execute(Q.stored_rows.format(
+            columns=sql.SQL(", ").join(map(sql.Identifier, cols)),
+            table=sql.Identifier(table))).fetchall()

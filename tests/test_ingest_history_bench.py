@@ -17,7 +17,10 @@ from bench.ingest import (
     parse_history_days,
     run_history_bench,
 )
+from fleetcare.queries import beside
 from ingest.direct import ingest_messages
+
+Q = beside(__file__)
 
 MACHINES = 30
 
@@ -27,8 +30,7 @@ def test_history_then_bench_readings_are_one_clean_series(db_url: str) -> None:
     fill_history(db_url, MACHINES, 1, 10)
     with psycopg.connect(db_url) as conn:
         readings, machines, before_t0, top_seq = conn.execute(
-            "SELECT count(*), count(DISTINCT machine_id), bool_and(ts < %s), max(seq) "
-            "FROM telemetry", (T0,)).fetchone()
+            Q.telemetry_count, (T0,)).fetchone()
     # 10 days, Sundays off, 5-9 readings a working day.
     assert machines == MACHINES and before_t0 and top_seq < HISTORY_SEQ0
     assert MACHINES * 8 * 5 <= readings <= MACHINES * 9 * 9
@@ -37,10 +39,9 @@ def test_history_then_bench_readings_are_one_clean_series(db_url: str) -> None:
     assert counts.stored["telemetry"] == MACHINES * 4 and counts.duplicates_total == 0
     with psycopg.connect(db_url) as conn:
         # The hour meter climbs across the join: no reading steps backwards, no reset.
-        assert conn.execute("SELECT count(*) FROM meter_resets").fetchone()[0] == 0
+        assert conn.execute(Q.count_meter_resets).fetchone()[0] == 0
         steps_back = conn.execute(
-            "SELECT count(*) FROM (SELECT engine_hours < lag(engine_hours) OVER "
-            "(PARTITION BY machine_id ORDER BY ts) AS back FROM telemetry) s WHERE back"
+            Q.telemetry_count_2
         ).fetchone()[0]
         assert steps_back == 0
 

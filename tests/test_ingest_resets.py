@@ -6,7 +6,10 @@ from __future__ import annotations
 import psycopg
 from test_ingest_helpers import encode, reading, seed_machines, topic
 
+from fleetcare.queries import beside
 from ingest.direct import ingest_messages
+
+Q = beside(__file__)
 
 M = "RS00001"
 
@@ -17,10 +20,9 @@ def _msg(seq: int, hours: float) -> tuple[str, bytes]:
 
 def _state(url: str) -> tuple[list[tuple], list[float]]:
     with psycopg.connect(url) as conn:
-        resets = conn.execute("SELECT ts, hours_before, hours_after FROM meter_resets "
-                              "WHERE machine_id = %s ORDER BY ts", (M,)).fetchall()
+        resets = conn.execute(Q.meter_resets_ts, (M,)).fetchall()
         hours = [r[0] for r in conn.execute(
-            "SELECT hours FROM telemetry_hours WHERE machine_id = %s ORDER BY ts", (M,))]
+            Q.telemetry_hours_hours, (M,))]
     return [(h_before, h_after) for _ts, h_before, h_after in resets], hours
 
 
@@ -53,7 +55,7 @@ def test_resets_in_order_out_of_order_and_late(backend_db_url: str) -> None:
     ingest_messages(url, [_msg(s, 100 + 2 * s) for s in range(5)] + [_msg(5, 1.0)])
     assert _state(url) == (resets, hours)
     with psycopg.connect(url) as conn:
-        assert conn.execute("SELECT count(*) FROM meter_resets WHERE machine_id <> %s",
+        assert conn.execute(Q.meter_resets_count,
                             (M,)).fetchone()[0] == 0
 
 

@@ -9,13 +9,15 @@ import pytest
 
 from fleetcare import db
 from fleetcare.errors import MigrationError
+from fleetcare.queries import beside
+
+Q = beside(__file__)
 
 
 def _schema_shape(url: str) -> list[tuple[str, str, str]]:
     with psycopg.connect(url) as conn:
         return conn.execute(
-            """SELECT table_name, column_name, data_type FROM information_schema.columns
-               WHERE table_schema = 'public' ORDER BY 1, 2"""
+            Q.information_schema_columns_table_name
         ).fetchall()
 
 
@@ -26,7 +28,7 @@ def test_upgrade_applies_all_in_order_and_is_idempotent(empty_db_url: str) -> No
     assert db.upgrade(empty_db_url, timescaledb="off") == []
     assert _schema_shape(empty_db_url) == shape
     with psycopg.connect(empty_db_url) as conn:
-        recorded = [r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY 1")]
+        recorded = [r[0] for r in conn.execute(Q.schema_migrations_version)]
     assert recorded == [m.version for m in first]
 
 
@@ -51,22 +53,22 @@ def test_concurrent_upgrades_apply_each_migration_once(empty_db_url: str) -> Non
 
 def test_changed_migration_is_refused(db_url: str) -> None:
     with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute("UPDATE schema_migrations SET checksum = 'x' WHERE version = 1")
+        conn.execute(Q.update_schema_migrations)
     with pytest.raises(MigrationError, match="was changed after it was applied"):
         db.upgrade(db_url)
 
 
 def test_hypertables_on_timescaledb_only(backend_db_url: str) -> None:
     with psycopg.connect(backend_db_url) as conn:
-        has_ts = conn.execute("SELECT fleetcare_has_timescaledb()").fetchone()[0]
+        has_ts = conn.execute(Q.value_fleetcare_has_timescaledb).fetchone()[0]
         if has_ts:
             names = {
                 r[0]
                 for r in conn.execute(
-                    "SELECT hypertable_name FROM timescaledb_information.hypertables"
+                    Q.timescaledb_information_hypertables_hypertable_name
                 )
             }
             assert {"telemetry", "fault_codes"} <= names
         else:
-            ext = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'")
+            ext = conn.execute(Q.pg_extension_1)
             assert ext.fetchone() is None

@@ -9,10 +9,13 @@ import pandas as pd
 import psycopg
 import pytest
 
+from fleetcare.queries import beside
 from models import layout as lay
 from models import registry, risk, timesplit
 from models.errors import ChecksumError, FeatureMismatchError, NoActiveModelError
 from models.synthetic import make_fleet
+
+Q = beside(__file__)
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +87,7 @@ def test_a_corrupt_blob_is_refused(db_url: str, trained) -> None:
     model, _ = trained
     model_id = registry.store(db_url, model)
     with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute("UPDATE model_versions SET blob = overlay(blob placing '\\x00'::bytea "
-                     "from 100 for 1) WHERE model_id = %s", (model_id,))
+        conn.execute(Q.update_model_versions, (model_id,))
     with pytest.raises(ChecksumError, match="SHA-256"):
         registry.load(db_url, model_id)
     assert np.isfinite(model.predict_design(model.design(trained[1]))).all()

@@ -10,9 +10,12 @@ import psycopg
 import pytest
 
 from features.testing import add_master
+from fleetcare.queries import beside
 from models import layout as lay
 from models import registry, risk, scoring, timesplit, wear
 from models.synthetic import make_fleet
+
+Q = beside(__file__)
 
 
 @pytest.fixture(scope="module")
@@ -51,18 +54,15 @@ def test_score_day_writes_every_machine_component_once(db_url: str, fleet_models
     assert len(result.risk) == expected
     again = scoring.score_day(db_url, day, frame=frame)          # idempotent re-run
     with psycopg.connect(db_url) as conn:
-        rows = conn.execute("SELECT count(*), count(DISTINCT machine_id), min(model_id), "
-                            "max(model_id), max(horizon_d) FROM risk_scores WHERE scored_on = %s",
+        rows = conn.execute(Q.risk_scores_count,
                             (day,)).fetchone()
         assert rows == (expected, 60, rid, rid, 30)
         wear_rows = conn.execute(
-            "SELECT count(*), min(model_id), count(due_date), bool_and(due_hours_p10 <= due_hours)"
-            " FROM wear_forecasts WHERE scored_on = %s AND part = 'bucket_teeth'",
+            Q.wear_forecasts_count,
             (day,)).fetchone()
         assert wear_rows[0] == len(again.wear.query("part == 'bucket_teeth'")) > 0
         assert wear_rows[1] == wid and wear_rows[2] > 0 and wear_rows[3]
-        top = conn.execute("SELECT machine_id, component, risk, reasons FROM risk_scores "
-                           "WHERE scored_on = %s ORDER BY risk DESC LIMIT 5", (day,)).fetchall()
+        top = conn.execute(Q.risk_scores_machine_id, (day,)).fetchall()
     wide = frame.loc[frame["day"] == pd.Timestamp(day)].set_index("machine_id")
     for machine_id, component, _risk, reasons in top:
         assert reasons, "the riskiest rows carry reasons"
@@ -85,4 +85,4 @@ def test_backtest_path_scores_without_writing(db_url: str, fleet_models) -> None
     assert set(result.risk["machine_id"]) == set(some)
     assert result.risk["risk"].between(0, 1).all()
     with psycopg.connect(db_url) as conn:
-        assert conn.execute("SELECT count(*) FROM risk_scores").fetchone()[0] == 0
+        assert conn.execute(Q.count_risk_scores).fetchone()[0] == 0

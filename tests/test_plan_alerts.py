@@ -8,8 +8,11 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from fleetcare import catalogue
+from fleetcare.queries import beside
 from scheduler import store
 from scheduler.service import propose_dispatch, propose_visit_plan
+
+Q = beside(__file__)
 
 MONDAY = date(2025, 3, 3)
 
@@ -18,25 +21,18 @@ def _world(url: str) -> None:
     """One station with three technicians and five quiet machines near it."""
     central = catalogue.REGIONS["central"]
     with psycopg.connect(url) as conn:
-        conn.execute("INSERT INTO regions VALUES ('central', 'Central China', 'growth', "
-                     "'south', %s, %s)", (central.lat, central.lon))
-        conn.execute("INSERT INTO customers VALUES ('C', 'Works', 'municipal', false, "
-                     "'central', NULL)")
-        conn.execute("INSERT INTO stations VALUES ('S1', 'Wuhan', 'central', 30.59, 114.31, 3)")
+        conn.execute(Q.insert_regions, (central.lat, central.lon))
+        conn.execute(Q.insert_customers)
+        conn.execute(Q.insert_stations)
         for k in range(5):
             conn.execute(
-                "INSERT INTO machines (machine_id, model, product_line, customer_id, region_id,"
-                " station_id, delivery_date, warranty_end, site_lat, site_lon) VALUES "
-                "(%s, 'X', 'crawler_excavator', 'C', 'central', 'S1', '2021-05-01', "
-                "'2022-05-01', 30.59, %s)", (f"M{k}", 114.31 + (8 + 3 * k) / 96.0))
+                Q.insert_machines, (f"M{k}", 114.31 + (8 + 3 * k) / 96.0))
 
 
 def _score(url: str, day: date, risks: dict[str, float]) -> None:
     with psycopg.connect(url) as conn:
         for mid, risk in risks.items():
-            conn.execute("INSERT INTO risk_scores (scored_on, machine_id, component, "
-                         "horizon_d, risk, reasons) VALUES (%s, %s, 'hydraulic_pump', 30, %s,"
-                         " '[]')", (day, mid, risk))
+            conn.execute(Q.insert_risk_scores, (day, mid, risk))
 
 
 def test_a_risk_jump_mid_week_is_visited_within_two_days_from_held_back_capacity(
@@ -56,7 +52,7 @@ def test_a_risk_jump_mid_week_is_visited_within_two_days_from_held_back_capacity
     assert out["alerts"] == 1 and out["visits"] == 1
     with psycopg.connect(db_url) as conn:
         rows = store.read_visits(conn, out["plan_id"])
-        params = conn.execute("SELECT params FROM plans WHERE plan_id = %s",
+        params = conn.execute(Q.plans_params,
                               (out["plan_id"],)).fetchone()[0]  # type: ignore[index]
     assert [(r["machine_id"], r["visit_date"]) for r in rows] == [("M3", wednesday.isoformat())]
     assert "inspect" in rows[0]["work"]
@@ -103,11 +99,7 @@ def test_a_customers_own_oil_change_does_not_lock_a_machine_out(db_url: str) -> 
         # M0: the customer's booked oil change; M1: a part fitted on condition;
         # M2: a 保健 inspection by the service network.
         conn.execute(
-            "INSERT INTO service_records (machine_id, seq, ts, arrived_at, kind, parts, "
-            "station_id) VALUES "
-            "('M0', 1, '2025-02-25', '2025-02-25', 'preventive', %s, 'S1'), "
-            "('M1', 1, '2025-02-26', '2025-02-26', 'preventive', %s, 'S1'), "
-            "('M2', 1, '2025-02-27', '2025-02-27', 'inspection', '[]', 'S1')",
+            Q.insert_service_records,
             (oil, Jsonb([{"part": "bucket_teeth", "qty": 5}])))
         stations = store.load_stations(conn)
         machines = {m.machine_id: m for m in store.load_machines(conn, MONDAY, stations)}

@@ -25,6 +25,10 @@ from conftest import _check_backend, _fresh_database
 from plan_audit import Audit
 from test_ingest_helpers import fault, reading, service
 
+from fleetcare.queries import beside
+
+Q = beside(__file__)
+
 MACHINES = 150
 DAYS = 365
 START = date(2024, 1, 1)
@@ -81,9 +85,9 @@ def audited() -> Iterator[Audit]:
         build(url, now=evening + timedelta(hours=6))         # history's features, unaudited
         with psycopg.connect(url, autocommit=True) as conn:
             # One machine silent for 90 days: its previous reading is found further back.
-            conn.execute("DELETE FROM telemetry WHERE machine_id = %s AND ts > %s",
+            conn.execute(Q.delete_telemetry,
                          (_ids()[1], evening - timedelta(days=90)))
-            conn.execute("ANALYZE")
+            conn.execute(Q.analyze)
         audit = Audit(url)
         audit.refresh_catalog()
         with audit.recording("ingest batch"):
@@ -138,9 +142,8 @@ def test_the_audit_refuses_a_scan_of_history(audited: Audit) -> None:
     """The rules bite: a statement that reads every reading is refused, its lookup by
     machine and time is not."""
     with audited.recording("probe"), psycopg.connect(audited.url) as conn:
-        conn.execute("SELECT count(*) FROM telemetry WHERE engine_hours < 0").fetchone()
-        conn.execute("SELECT max(ts) FROM telemetry WHERE machine_id = 'B000001' "
-                     "AND ts > %s", (datetime(2024, 12, 1, tzinfo=UTC),)).fetchone()
+        conn.execute(Q.telemetry_count).fetchone()
+        conn.execute(Q.telemetry_max_ts, (datetime(2024, 12, 1, tzinfo=UTC),)).fetchone()
     found = [f for f in audited.findings if f.label == "probe"]
     assert len(found) >= 1 and all("engine_hours < 0" in f.statement for f in found), found
     assert audited.explained["probe"] == 2

@@ -13,7 +13,10 @@ from click.testing import CliRunner
 from test_plan_db import MONDAY, _world
 
 from app.cli import cli
+from fleetcare.queries import beside
 from scheduler.service import propose_visit_plan
+
+Q = beside(__file__)
 
 
 @pytest.fixture
@@ -73,9 +76,8 @@ def test_review_states_refuse_contradictions_and_keep_history(db_url: str,
     assert review(other, "done")[0] == 1            # a proposed plan is not done yet
     assert review(other, "change")[0] == 0 and review(other, "approve")[0] == 0
     with psycopg.connect(db_url) as conn:
-        history = conn.execute("SELECT action FROM plan_reviews WHERE plan_id = %s "
-                               "ORDER BY at", (plan,)).fetchall()
-        status = conn.execute("SELECT status FROM plans WHERE plan_id = %s",
+        history = conn.execute(Q.plan_reviews_action, (plan,)).fetchall()
+        status = conn.execute(Q.plans_status,
                               (plan,)).fetchone()
     assert [h[0] for h in history] == ["approve", "done"] and status == ("done",)
 

@@ -17,9 +17,12 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
+from fleetcare.queries import beside
 from scheduler.config import DEFAULT_SCHEDULES, SchedulerSettings, parse_schedule
 from scheduler.jobs import JobContext, decide_promotion, run_job
 from scheduler.runtime import SchedulerRuntime, stored_schedules
+
+Q = beside(__file__)
 
 # Every job but the health check off (a job added later is off here too).
 ONLY_HEALTH = {job: "off" for job in DEFAULT_SCHEDULES if job != "ingest_health"}
@@ -32,7 +35,7 @@ def _settings(**jobs: str) -> SchedulerSettings:
 def _runs(url: str, job: str = "ingest_health") -> list[tuple[datetime, str, str]]:
     with psycopg.connect(url) as conn:
         return conn.execute(
-            "SELECT started_at, host, outcome FROM job_runs WHERE job = %s ORDER BY started_at",
+            Q.job_runs_started_at,
             (job,)).fetchall()
 
 
@@ -144,7 +147,7 @@ def test_job_missed_many_times_while_down_runs_once_on_start(db_url: str) -> Non
     # Pretend every scheduler was down for an hour: 360 runs of a 10-second job missed.
     an_hour_ago = (datetime.now(UTC) - timedelta(hours=1)).timestamp()
     with psycopg.connect(db_url) as conn:
-        conn.execute("UPDATE scheduler_jobs SET next_run_time = %s WHERE id = 'ingest_health'",
+        conn.execute(Q.update_scheduler_jobs,
                      (an_hour_ago,))
 
     runtime = SchedulerRuntime(db_url, settings)
@@ -167,7 +170,7 @@ def test_grace_time_limits_how_late_a_catch_up_run_may_be(db_url: str) -> None:
     _wait_until(lambda: runtime.is_leader)
     runtime.shutdown()
     with psycopg.connect(db_url) as conn:
-        conn.execute("UPDATE scheduler_jobs SET next_run_time = %s WHERE id = 'ingest_health'",
+        conn.execute(Q.update_scheduler_jobs,
                      ((datetime.now(UTC) - timedelta(minutes=30)).timestamp(),))
     runtime = SchedulerRuntime(db_url, settings)
     runtime.start()
@@ -190,8 +193,7 @@ def test_missing_stage_is_a_recorded_skip_and_errors_are_recorded(db_url: str) -
                  "score_daily", trigger="manual")
     assert ok.outcome == "ok" and ok.counts == {"result": db_url.rsplit("/", 1)[1]}
     with psycopg.connect(db_url) as conn:
-        rows = conn.execute("SELECT job, outcome, trigger, finished_at IS NOT NULL FROM job_runs "
-                            "ORDER BY run_id").fetchall()
+        rows = conn.execute(Q.job_runs_job).fetchall()
     assert rows == [("features_daily", "skipped", "schedule", True),
                     ("score_daily", "failed", "schedule", True),
                     ("score_daily", "ok", "manual", True)]

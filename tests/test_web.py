@@ -10,12 +10,15 @@ from http.server import ThreadingHTTPServer
 import psycopg
 
 from app.web import make_handler
+from fleetcare.queries import beside
+
+Q = beside(__file__)
 
 
 def test_status_page_and_summary(db_url: str) -> None:
     with psycopg.connect(db_url) as conn:
-        conn.execute("INSERT INTO regions VALUES ('east', 'East', 'growth', 'south', 31, 121)")
-        conn.execute("INSERT INTO stations VALUES ('S1', 'Shanghai', 'east', 31, 121, 2)")
+        conn.execute(Q.insert_regions)
+        conn.execute(Q.insert_stations)
     server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(db_url))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -20,10 +20,13 @@ import psycopg
 import pytest
 from test_ingest_helpers import stored_rows
 
+from fleetcare.queries import beside
 from gateways.master import write_master_data
 from gateways.run import SimulationRun
 from gateways.sinks import pairs
 from ingest.direct import ingest_messages
+
+Q = beside(__file__)
 
 TABLES = ("telemetry", "fault_codes", "service_records")
 
@@ -50,10 +53,9 @@ def snapshot(url: str) -> dict[str, object]:
     out: dict[str, object] = {t: stored_rows(url, t) for t in TABLES}
     with psycopg.connect(url) as conn:
         out["meter_resets"] = conn.execute(
-            "SELECT machine_id, ts, hours_before, hours_after FROM meter_resets "
-            "ORDER BY 1, 2").fetchall()
+            Q.meter_resets_machine_id).fetchall()
         out["dead_letters"] = sorted(conn.execute(
-            "SELECT topic, reason, payload FROM dead_letters").fetchall(), key=repr)
+            Q.dead_letters_topic).fetchall(), key=repr)
     return out
 
 

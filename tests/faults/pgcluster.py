@@ -16,8 +16,10 @@ import time
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 from fleetcare.embedded import free_port
+from fleetcare.queries import load
 
 PG_BIN = Path(os.environ.get("FLEETCARE_PG_BIN", "/usr/lib/postgresql/15/bin"))
 
@@ -83,7 +85,8 @@ class PrivateCluster:
 
     def create_database(self, name: str) -> str:
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+            conn.execute(load("fleetcare", "admin.sql").create_database.format(
+                name=sql.Identifier(name)))
         return self.url(name)
 
     def close(self) -> None:

@@ -21,9 +21,12 @@ from test_ingest_helpers import (
     topic,
 )
 
+from fleetcare.queries import beside
 from ingest.decode import MAX_PAYLOAD_BYTES, REASONS, Batch, Decoder, parse_topic
 from ingest.direct import ingest_messages
 from ingest.subscriber import Ingest, prepare_session
+
+Q = beside(__file__)
 
 M = "EX00001"
 NOW = datetime.now(UTC)
@@ -53,8 +56,7 @@ def test_deeply_nested_json_is_a_dead_letter_and_ingest_keeps_running(db_url: st
     assert counts.stored["telemetry"] == len(good)
     assert counts.dead_letters == {"bad_json": 3, "schema": 2, "oversized": 1}
     with psycopg.connect(db_url) as conn:
-        rows = conn.execute("SELECT reason, detail, length(payload), payload_bytes "
-                            "FROM dead_letters ORDER BY payload_bytes").fetchall()
+        rows = conn.execute(Q.dead_letters_reason).fetchall()
     assert len(rows) == len(hostile)
     assert all(kept <= 4096 and size >= kept for _r, _d, kept, size in rows)
     assert sum(1 for _r, d, _k, _s in rows if d == "JSON nested too deeply") == 3
@@ -78,10 +80,9 @@ def test_sql_in_text_fields_is_stored_verbatim(db_url: str) -> None:
     counts = ingest_messages(db_url, messages)
     assert counts.stored["service"] == len(SQL_TEXTS) and counts.dead_letters_total == 0
     with psycopg.connect(db_url) as conn:
-        stored = conn.execute("SELECT technician, work_order, station_id, components[1], "
-                              "parts->0->>'part' FROM service_records ORDER BY seq").fetchall()
+        stored = conn.execute(Q.service_records_technician).fetchall()
     assert stored == [(t, t, t[:40], t, t) for t in SQL_TEXTS]
-    assert count(db_url, "SELECT count(*) FROM machines") == 1  # nothing was executed
+    assert count(db_url, Q.count_machines) == 1  # nothing was executed
 
 
 TRICK_TOPICS = [
@@ -103,7 +104,7 @@ def test_topics_with_wildcards_or_path_tricks_are_rejected(db_url: str) -> None:
         assert parse_topic(t) is None, t
     counts = ingest_messages(db_url, [(t, payload) for t in TRICK_TOPICS])
     assert counts.dead_letters == {"bad_topic": len(TRICK_TOPICS)}
-    assert count(db_url, "SELECT count(*) FROM telemetry") == 0
+    assert count(db_url, Q.count_telemetry) == 0
 
 
 @settings(max_examples=500, deadline=None)

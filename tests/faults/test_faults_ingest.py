@@ -38,10 +38,13 @@ from test_ingest_helpers import (
 )
 
 from fleetcare import db
+from fleetcare.queries import beside
 from gateways.publisher import Publisher
 from ingest.subscriber import Ingest, prepare_session
 
-ROWS = "SELECT count(*) FROM telemetry"
+Q = beside(__file__)
+
+ROWS = Q.count_telemetry
 
 
 def _spawn_ingest(mqtt_url: str, db_url: str, client_id: str, *extra: str) -> subprocess.Popen:
@@ -187,23 +190,7 @@ def test_database_network_cut_and_restored(db_url: str, broker,  # noqa: F811
     assert_same_as_clean_run(db_url, traffic)
 
 
-FAILING_TRIGGER = """
-CREATE TABLE fault_switch (mode text);
-INSERT INTO fault_switch VALUES ('off');
-CREATE FUNCTION fault_on_write() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF (SELECT mode FROM fault_switch) = 'disk_full' THEN
-    RAISE EXCEPTION 'could not extend file: No space left on device'
-      USING ERRCODE = 'disk_full';
-  END IF;
-  IF NEW.machine_id = 'POISON' THEN
-    RAISE EXCEPTION 'row refused by a check' USING ERRCODE = 'check_violation';
-  END IF;
-  RETURN NEW;
-END $$;
-CREATE TRIGGER fault_on_write BEFORE INSERT ON telemetry
-  FOR EACH ROW EXECUTE FUNCTION fault_on_write();
-"""
+FAILING_TRIGGER = Q.create_table_fault_switch
 
 
 def test_disk_full_on_write_is_retried_and_refused_rows_are_dead_letters(
@@ -220,7 +207,7 @@ def test_disk_full_on_write_is_retried_and_refused_rows_are_dead_letters(
     cfg = ingest_config(broker.url, db_url, client_id="diskfull", batch_messages=200)
     prepare_session(broker.url, cfg.client_id)
     with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute("UPDATE fault_switch SET mode = 'disk_full'")
+        conn.execute(Q.update_fault_switch)
     running = InThread(cfg).start()
     messages = good[:1000] + poison + good[1000:]
     fast_publish(broker.url, messages)
@@ -228,21 +215,20 @@ def test_disk_full_on_write_is_retried_and_refused_rows_are_dead_letters(
         assert wait_for(lambda: running.service.metrics.db_errors._value.get() >= 3,
                         timeout=60)
         assert count(db_url, ROWS) == 0  # nothing written, nothing acked
-        assert count(db_url, "SELECT count(*) FROM dead_letters") == 0
+        assert count(db_url, Q.count_dead_letters) == 0
         with psycopg.connect(db_url, autocommit=True) as conn:
-            conn.execute("UPDATE fault_switch SET mode = 'off'")  # space freed
+            conn.execute(Q.update_fault_switch_2)  # space freed
         assert wait_for(lambda: count(db_url, ROWS) == len(good), timeout=90)
-        assert wait_for(lambda: count(db_url, "SELECT count(*) FROM dead_letters")
+        assert wait_for(lambda: count(db_url, Q.count_dead_letters)
                         == len(poison), timeout=30)
     finally:
         counts = running.stop()
     assert counts.messages == len(messages)
     assert counts.dead_letters == {"db_rejected": len(poison)}
     with psycopg.connect(db_url) as conn:
-        rejected = conn.execute("SELECT topic, reason, payload FROM dead_letters "
-                                "ORDER BY payload").fetchall()
+        rejected = conn.execute(Q.dead_letters_topic).fetchall()
     assert sorted(rejected) == sorted((t, "db_rejected", p) for t, p in poison)
-    assert count(db_url, "SELECT count(DISTINCT (machine_id, seq)) FROM telemetry") == len(good)
+    assert count(db_url, Q.telemetry_count_distinct_machine_id) == len(good)
 
 
 def test_gateways_back_after_a_week_offline_upload_their_backlog(db_url: str,  # noqa: F811
@@ -276,12 +262,11 @@ def test_gateways_back_after_a_week_offline_upload_their_backlog(db_url: str,  #
         counts = running.stop()
     assert counts.stored["telemetry"] == expected == 50_400 + 6_000
     assert counts.duplicates_total == 0 and counts.dead_letters_total == 0
-    assert count(db_url, "SELECT count(DISTINCT (machine_id, seq)) FROM telemetry") == expected
+    assert count(db_url, Q.telemetry_count_distinct_machine_id) == expected
     with psycopg.connect(db_url) as conn:
         first, last, arrived = conn.execute(
-            "SELECT min(ts), max(ts), count(DISTINCT arrived_at) FROM telemetry "
-            "WHERE machine_id LIKE 'W%'").fetchone()
-        resets = conn.execute("SELECT count(*) FROM meter_resets").fetchone()[0]
+            Q.telemetry_min_ts).fetchone()
+        resets = conn.execute(Q.count_meter_resets).fetchone()[0]
     assert first == week_ago and last == week_ago + timedelta(minutes=7 * 24 * 60 - 1)
     assert arrived == 1  # every backlog reading arrived at its upload, not at its ts
     assert resets == 0

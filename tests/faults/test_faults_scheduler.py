@@ -14,11 +14,14 @@ from pathlib import Path
 
 import psycopg
 
+from fleetcare.queries import beside
 from gateways.master import write_master_data
 from gateways.run import SimulationRun
 from gateways.sinks import pairs
 from ingest.direct import ingest_messages
 from scheduler.config import DEFAULT_SCHEDULES
+
+Q = beside(__file__)
 
 HERE = Path(__file__).parent
 OTHERS_OFF = {job: "off" for job in DEFAULT_SCHEDULES if job != "features_daily"}
@@ -46,14 +49,12 @@ def _wait(predicate, timeout: float) -> bool:  # noqa: ANN001
 
 def _runs(url: str) -> list[tuple[str, str, str | None]]:
     with psycopg.connect(url) as conn:
-        return conn.execute("SELECT trigger, outcome, error FROM job_runs "
-                            "WHERE job = 'features_daily' ORDER BY run_id").fetchall()
+        return conn.execute(Q.job_runs_trigger).fetchall()
 
 
 def _features(url: str) -> list[tuple]:
     with psycopg.connect(url) as conn:
-        return conn.execute("SELECT machine_id, day, count(*) FROM features_daily "
-                            "GROUP BY 1, 2 ORDER BY 1, 2").fetchall()
+        return conn.execute(Q.features_daily_machine_id).fetchall()
 
 
 def test_scheduler_killed_mid_job_reruns_it_once_without_doubling(db_url: str,
