@@ -16,7 +16,7 @@ def test_freeze_ends_lingering_sessions_so_clones_work() -> None:
     try:
         url = dbs.create("warm")
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(Q.create_table_t)
+            conn.execute(Q.create_t)
             conn.execute(Q.insert_t)
         # A session that stays, as TimescaleDB's job scheduler does on every database
         # with the extension: CREATE DATABASE ... TEMPLATE refuses a template in use.
@@ -33,7 +33,7 @@ def test_freeze_ends_lingering_sessions_so_clones_work() -> None:
 
 def _ended(conn: psycopg.Connection) -> bool:
     try:
-        conn.execute(Q.value_1)
+        conn.execute(Q.ping)
     except psycopg.OperationalError:
         return True
     return False

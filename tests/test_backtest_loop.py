@@ -125,15 +125,15 @@ def _plant_future(conn: psycopg.Connection, week: Week) -> None:
     shift = timedelta(days=8)
     with conn.transaction():
         conn.execute(
-            Q.insert_telemetry,
+            Q.plant_reading,
             {"shift": shift, "cut": week.cutoff})
         conn.execute(
-            Q.insert_fault_codes,
+            Q.plant_fault,
             {"t": week.cutoff + timedelta(days=1)})
         conn.execute(
-            Q.insert_service_records, {"t": week.cutoff + timedelta(days=1)})
+            Q.plant_breakdown, {"t": week.cutoff + timedelta(days=1)})
         conn.execute(
-            Q.insert_service_records_2, {"t": week.cutoff + timedelta(days=2)})
+            Q.plant_oil_change, {"t": week.cutoff + timedelta(days=2)})
 
 
 def test_summary_has_the_issue_fields(warm: tuple[Databases, StartState]) -> None:

@@ -47,7 +47,7 @@ def test_master_data_in_any_order_and_missing_reference_says_what_to_import(
     result = import_file(db_url, "machines", files["machines"])
     assert result["rows"] == 2 and result["dead_letters"] == {"unknown_reference": 2}
     with psycopg.connect(db_url) as conn:
-        detail = conn.execute(Q.dead_letters_detail).fetchone()[0]
+        detail = conn.execute(Q.first_dead_letter_detail).fetchone()[0]
     assert "import" in detail and "first" in detail, detail
     monkeypatch.setenv("FLEETCARE_DATABASE_URL", db_url)
     out = CliRunner().invoke(cli, ["import", "machines", str(files["machines"]), "stations",
@@ -147,7 +147,7 @@ def test_iso_snapshot_follows_links_lands_fault_codes_and_counts_every_field(
     assert fields["landed"]["faults.spn_fmi"] == 3
     with psycopg.connect(db_url) as conn:
         codes = conn.execute(Q.fault_codes_machine_id).fetchall()
-        details = [r[0] for r in conn.execute(Q.dead_letters_detail_2)]
+        details = [r[0] for r in conn.execute(Q.dead_letter_details)]
     assert codes == [("M1", 100, 1, 1, True), ("M1", 110, 0, 1, True)]
     assert any("CumulativeOperatingHours.datetime" in d for d in details), details
     assert any("CodeIdentifier 'bogus'" in d for d in details), details

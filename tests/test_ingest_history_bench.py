@@ -41,7 +41,7 @@ def test_history_then_bench_readings_are_one_clean_series(db_url: str) -> None:
         # The hour meter climbs across the join: no reading steps backwards, no reset.
         assert conn.execute(Q.count_meter_resets).fetchone()[0] == 0
         steps_back = conn.execute(
-            Q.telemetry_count_2
+            Q.meter_steps_back
         ).fetchone()[0]
         assert steps_back == 0
 

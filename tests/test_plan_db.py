@@ -57,15 +57,15 @@ def _world(url: str) -> None:
                             "contribution": 0.2,
                             "text": f"{comp} signal trend +6 over 30 days"}] if risk > 0.2 else []
                 # An older score that must be ignored in favour of the latest one.
-                conn.execute(Q.insert_risk_scores,
+                conn.execute(Q.older_risk,
                              (date(2025, 2, 20), mid, comp, 0.99))
-                conn.execute(Q.insert_risk_scores_2,
+                conn.execute(Q.latest_risk,
                              (SCORED, mid, comp, risk, Jsonb(reasons)))
         for mid in ("KEY-HIGH", "OLD-LOW", "PUMP"):
             conn.execute(Q.insert_wear_forecasts,
                          (SCORED, mid, SCORED, SCORED, mid))
         # Last spring's usage at S1, for "same as last season".
-        conn.execute(Q.insert_service_records,
+        conn.execute(Q.past_work_orders,
                      (Jsonb([{"part": "engine_oil", "qty": 1}]),
                       Jsonb([{"part": "engine_oil", "qty": 2},
                              {"part": "hydraulic_return_filter", "qty": 1}])))
@@ -192,7 +192,7 @@ def test_hours_since_the_last_oil_service_come_from_the_database(db_url: str) ->
         # OLD-LOW: oil changed at 700 h, meter now 930 h. PUMP: never serviced, 120 h.
         conn.execute(
             Q.insert_telemetry)  # after as_of
-        conn.execute(Q.insert_service_records_2,
+        conn.execute(Q.oil_change_old_low,
                      (Jsonb([{"part": "engine_oil", "qty": 1}]),))
         machines = {m.machine_id: m for m in store.load_machines(
             conn, SCORED, store.load_stations(conn))}

@@ -190,7 +190,7 @@ def test_database_network_cut_and_restored(db_url: str, broker,  # noqa: F811
     assert_same_as_clean_run(db_url, traffic)
 
 
-FAILING_TRIGGER = Q.create_table_fault_switch
+FAILING_TRIGGER = Q.install_fault_switch
 
 
 def test_disk_full_on_write_is_retried_and_refused_rows_are_dead_letters(
@@ -207,7 +207,7 @@ def test_disk_full_on_write_is_retried_and_refused_rows_are_dead_letters(
     cfg = ingest_config(broker.url, db_url, client_id="diskfull", batch_messages=200)
     prepare_session(broker.url, cfg.client_id)
     with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute(Q.update_fault_switch)
+        conn.execute(Q.disk_full)
     running = InThread(cfg).start()
     messages = good[:1000] + poison + good[1000:]
     fast_publish(broker.url, messages)
@@ -217,7 +217,7 @@ def test_disk_full_on_write_is_retried_and_refused_rows_are_dead_letters(
         assert count(db_url, ROWS) == 0  # nothing written, nothing acked
         assert count(db_url, Q.count_dead_letters) == 0
         with psycopg.connect(db_url, autocommit=True) as conn:
-            conn.execute(Q.update_fault_switch_2)  # space freed
+            conn.execute(Q.disk_ok)  # space freed
         assert wait_for(lambda: count(db_url, ROWS) == len(good), timeout=90)
         assert wait_for(lambda: count(db_url, Q.count_dead_letters)
                         == len(poison), timeout=30)

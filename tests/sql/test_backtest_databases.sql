@@ -1,7 +1,7 @@
 -- Statements of tests/test_backtest_databases.py.
 
--- name: create_table_t
--- CREATE TABLE t (x int)
+-- name: create_t
+-- A table in the template, to find in its copies.
 CREATE TABLE t (x int);
 
 -- name: insert_t
@@ -12,6 +12,6 @@ INSERT INTO t VALUES (1), (2);
 -- Rows in t.
 SELECT count(*) FROM t;
 
--- name: value_1
--- 1.
+-- name: ping
+-- The database answers.
 SELECT 1;

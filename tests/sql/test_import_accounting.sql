@@ -1,7 +1,7 @@
 -- Statements of tests/test_import_accounting.py.
 
--- name: dead_letters_detail
--- detail of dead_letters.
+-- name: first_dead_letter_detail
+-- The oldest dead letter's detail.
 SELECT detail FROM dead_letters ORDER BY id LIMIT 1;
 
 -- name: count_region_peaks
@@ -28,6 +28,6 @@ SELECT arrived_at::date FROM service_records;
 -- machine_id, spn, fmi, oc, active of fault_codes.
 SELECT machine_id, spn, fmi, oc, active FROM fault_codes ORDER BY spn;
 
--- name: dead_letters_detail_2
--- detail of dead_letters.
+-- name: dead_letter_details
+-- Every dead letter's detail, oldest first.
 SELECT detail FROM dead_letters ORDER BY id;

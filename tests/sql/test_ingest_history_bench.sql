@@ -8,7 +8,7 @@ SELECT count(*), count(DISTINCT machine_id), bool_and(ts < %s), max(seq) FROM te
 -- Rows in meter_resets.
 SELECT count(*) FROM meter_resets;
 
--- name: telemetry_count_2
--- count(*) of telemetry where back.
+-- name: meter_steps_back
+-- Readings whose meter is below the machine's previous reading (none may be).
 SELECT count(*) FROM (SELECT engine_hours < lag(engine_hours) OVER (PARTITION BY machine_id
     ORDER BY ts) AS back FROM telemetry) s WHERE back;

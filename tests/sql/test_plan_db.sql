@@ -28,13 +28,13 @@ INSERT INTO machines (machine_id, model, product_line, customer_id, region_id, s
     delivery_date, warranty_end, site_lat, site_lon) VALUES (%s, 'X', %s, %s, 'central', %s,
     %s, %s, %s, %s);
 
--- name: insert_risk_scores
--- Test rows into risk_scores.
+-- name: older_risk
+-- An older score the planner must ignore.
 INSERT INTO risk_scores (scored_on, machine_id, component, horizon_d, risk, reasons) VALUES
     (%s, %s, %s, 30, %s, '[]');
 
--- name: insert_risk_scores_2
--- Test rows into risk_scores.
+-- name: latest_risk
+-- The latest score of a machine's component.
 INSERT INTO risk_scores (scored_on, machine_id, component, horizon_d, risk, reasons) VALUES
     (%s, %s, %s, 30, %s, %s);
 
@@ -44,8 +44,8 @@ INSERT INTO wear_forecasts (scored_on, machine_id, part, used_hours, due_hours,
     due_hours_p10, due_date) VALUES (%s, %s, 'engine_oil', 540, -40, -60, %s), (%s, %s,
     'hydraulic_return_filter', 700, 300, 200, '2025-04-20');
 
--- name: insert_service_records
--- Test rows into service_records.
+-- name: past_work_orders
+-- Last season's work orders (parts used) at S1.
 INSERT INTO service_records (machine_id, seq, ts, arrived_at, kind, parts, station_id)
     VALUES ('OLD-LOW', 1, '2024-03-01', '2024-03-01', 'preventive', %s, 'S1'), ('PUMP', 1,
     '2024-04-15', '2024-04-15', 'breakdown', %s, 'S1');
@@ -88,8 +88,8 @@ INSERT INTO telemetry (machine_id, seq, ts, arrived_at, engine_hours) VALUES ('O
     '2025-02-27 10:00+08', 120), ('OLD-LOW', 2, '2025-03-05 10:00+08',
     '2025-03-05 10:00+08', 990);
 
--- name: insert_service_records_2
--- Test rows into service_records.
+-- name: oil_change_old_low
+-- A recent oil change of OLD-LOW at 700 h.
 INSERT INTO service_records (machine_id, seq, ts, arrived_at, kind, parts, station_id,
     engine_hours) VALUES ('OLD-LOW', 2, '2025-01-10', '2025-01-10', 'preventive', %s, 'S1',
     700);

@@ -4,8 +4,8 @@
 -- Rows in telemetry.
 SELECT count(*) FROM telemetry;
 
--- name: create_table_fault_switch
--- CREATE TABLE fault_switch (mode text); INSERT INTO fault_switch VALUES ('off'); 
+-- name: install_fault_switch
+-- A switch table and a trigger that fail raw writes while the switch says disk_full.
 CREATE TABLE fault_switch (mode text);
 INSERT INTO fault_switch VALUES ('off');
 CREATE FUNCTION fault_on_write() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -22,16 +22,16 @@ END $$;
 CREATE TRIGGER fault_on_write BEFORE INSERT ON telemetry
   FOR EACH ROW EXECUTE FUNCTION fault_on_write();
 
--- name: update_fault_switch
--- Change fault_switch rows.
+-- name: disk_full
+-- Every raw write fails as on a full disk.
 UPDATE fault_switch SET mode = 'disk_full';
 
 -- name: count_dead_letters
 -- Rows in dead_letters.
 SELECT count(*) FROM dead_letters;
 
--- name: update_fault_switch_2
--- Change fault_switch rows.
+-- name: disk_ok
+-- Writes work again.
 UPDATE fault_switch SET mode = 'off';
 
 -- name: dead_letters_topic
