@@ -39,7 +39,7 @@ from fleetcare.settings import mqtt_host_port
 
 log = logging.getLogger("bench.ingest")
 _ADMIN = load("fleetcare", "admin.sql")
-_BENCH = load("ingest", "bench.sql")
+_BENCH = load("bench", "ingest.sql")
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -368,13 +368,13 @@ def run_bench(database_url: str, *, messages: int, mix: str, array: int, process
 # -- history: ingest on top of a fleet's past -------------------------------------------
 
 # Sequence numbers of the bench's readings start here in history mode; the history's stay
-# below (see sql/bench.sql).
+# below (see bench/sql/ingest.sql).
 HISTORY_SEQ0 = 100_000_000
 HISTORY_MACHINES_PER_STATEMENT = 500
 
 
 def _history_queries() -> Queries:
-    return load("ingest", "bench.sql")
+    return load("bench", "ingest.sql")
 
 
 def first_hours(machines: int, seed: int = 7) -> list[float]:

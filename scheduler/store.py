@@ -45,7 +45,7 @@ class _MachineRow:
     station_id: str | None
     product_line: str
     region_id: str
-    delivery_date: date | None
+    delivery_date: date
     warranty_end: date | None
     customer_id: str | None
     key_account: bool
@@ -116,7 +116,7 @@ def load_machines(conn: psycopg.Connection, as_of: date, stations: Sequence[Stat
             sid = r.station_id
             lat, lon = r.lat, r.lon
             if sid not in by_id:
-                if sid is not None or not stations or lat is None:
+                if sid is not None or not stations or lat is None or lon is None:
                     continue   # a station we were not given (or nowhere to place it)
                 # No station on record: the nearest one serves it (pass every station).
                 sid = stations[int(np.argmin(haversine_km(lat, lon, st_lat, st_lon)))].station_id
