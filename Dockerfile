@@ -16,9 +16,10 @@ RUN pip install --no-cache-dir uv==0.13.9
 
 WORKDIR /app
 
-# Dependencies first, in their own layer: a code change does not reinstall them.
+# Dependencies first, in their own layer: a code change does not reinstall them. The
+# services need neither the dev tools nor the notebooks group (Jupyter, lifelines).
 COPY pyproject.toml uv.lock README.md ./
-RUN uv sync --frozen --no-dev --no-install-project
+RUN uv sync --frozen --no-default-groups --no-install-project
 
 COPY fleetcare ./fleetcare
 COPY gateways ./gateways
@@ -29,7 +30,7 @@ COPY scheduler ./scheduler
 COPY backtest ./backtest
 COPY bench ./bench
 COPY app ./app
-RUN uv sync --frozen --no-dev
+RUN uv sync --frozen --no-default-groups
 
 # Run as an unprivileged user; FLEETCARE_DATA_DIR (a volume in docker-compose.yml) is its.
 RUN useradd --system --uid 10001 --home-dir /var/lib/fleetcare --create-home fleetcare
