@@ -13,6 +13,7 @@ import sys
 import click
 
 from app.demo import demo
+from app.notebook import notebook
 from app.web import serve
 from backtest.cli import backtest
 from bench.cli import bench
@@ -52,7 +53,7 @@ def cli(ctx: click.Context, verbose: int) -> None:
 
 for _command in (db, demo, catalogue_group, bench, serve, ingest, import_, scheduler_command,
                  jobs_group, plan_group, simulate_command(ingest_direct), train, evaluate,
-                 score, features, backtest):
+                 score, features, backtest, notebook):
     cli.add_command(_command)
 show_envvars(cli)
 

@@ -187,7 +187,8 @@ class Calendar(Planned):
 
 
 class Hours(Planned):
-    """The maker's hour intervals: every machine whose next 250 h service is due."""
+    """The maker's hour intervals: every machine whose next 250 h service is due
+    (`interval_step_h` of the planning policy)."""
 
     name = "hours"
 
@@ -203,7 +204,9 @@ class Hours(Planned):
             # A machine standing still (winter stop) is never due by the meter; a floor
             # keeps its due date finite (the rule divides the hours left by the rate).
             hours_per_day={k: max(v.hours_per_day, MIN_HOURS_PER_DAY) for k, v in known.items()},
-            last_service_hours={k: v.last_service_hours or 0.0 for k, v in known.items()})
+            last_service_hours={k: v.last_service_hours or 0.0 for k, v in known.items()},
+            # The maker's interval, a planning-policy field so a what-if can change it.
+            step=self.planning.interval_step_h)
 
 
 class Predictive(Planned):
