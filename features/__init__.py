@@ -11,6 +11,8 @@ Module map:
                  from the annotated SQL (``fleetcare features list``)
 - ``frame``      ``load_features`` (features + labels as a typed DataFrame) and
                  ``wear_intervals`` (censored wear-part lives for survival models)
+- ``analysis``   the analysts' reads for notebooks/: fleet, daily hours, gateways, work
+                 orders, codes before breakdowns (``sql/analysis.sql``), survival tables
 - ``cli``        ``fleetcare features build|list|status`` (its benchmark: ``bench.features``)
 - ``synthetic``  bench-scale raw data written by the database (generate_series)
 - ``testing``    small hand-made fleets written straight into the raw tables

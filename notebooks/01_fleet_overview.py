@@ -107,4 +107,4 @@ fig, ax = plt.subplots(figsize=(8, 3))
 gateways["longest_gap_days"].dropna().astype(int).plot.hist(
     bins=range(0, int(gateways["longest_gap_days"].max() or 0) + 2), ax=ax)
 ax.set_xlabel("longest silence between two reports (days)")
-ax.set_ylabel("machines");
+ax.set_ylabel("machines")

@@ -21,7 +21,6 @@
 
 # %%
 import matplotlib.pyplot as plt
-import pandas as pd
 from lifelines import KaplanMeierFitter
 from lifelines.exceptions import StatError
 
@@ -51,7 +50,7 @@ rates
 # %%
 ax = rates.T.plot.bar(stacked=True, figsize=(9, 3.5))
 ax.set_ylabel("breakdowns per 1,000 h")
-ax.legend(fontsize=8, ncols=2);
+ax.legend(fontsize=8, ncols=2)
 
 # %% [markdown]
 # ## Time to failure after delivery
@@ -80,7 +79,7 @@ for name, group in groups:
     km.plot_survival_function(ax=ax, ci_show=name == "all product lines")
 ax.set_xlabel("days since delivery")
 ax.set_ylabel("share without a breakdown")
-ax.set_title(f"first breakdown ({COMPONENT or 'any component'}) after delivery", loc="left");
+ax.set_title(f"first breakdown ({COMPONENT or 'any component'}) after delivery", loc="left")
 
 # %% [markdown]
 # ## Time to failure after a 保健 visit
@@ -138,4 +137,4 @@ matched = codes[codes["matches"]]
 ax = matched.boxplot(column="lead_days", by="component", figsize=(9, 3.5), rot=30)
 ax.set_ylabel("days before the breakdown")
 ax.set_title("first matching code, days ahead")
-plt.suptitle("");
+plt.suptitle("")

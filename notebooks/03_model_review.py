@@ -92,7 +92,7 @@ methods = [m for m in ("model", "oracle", "fault_rule", "hours_rule", "calendar_
 curves = pd.DataFrame(recall_curves(pred, methods, PLOT_BUDGETS))
 ax = curves.plot(marker="o", figsize=(7, 4))
 ax.set_xlabel("visit budget (share of the fleet each week)")
-ax.set_ylabel("recall of the next 30 days' failures");
+ax.set_ylabel("recall of the next 30 days' failures")
 
 # %% [markdown]
 # ## Reasons for a few machines

@@ -105,4 +105,4 @@ results.pivot_table(index=["budget", "interval_h"], columns="policy",
 ax = results.pivot_table(index=["budget", "interval_h"], columns="policy",
                          values="total_cost").plot.bar(figsize=(8, 3.5), rot=0)
 ax.set_ylabel("total cost, CNY")
-ax.set_xlabel("(technician-days a week per station, service interval h)");
+ax.set_xlabel("(technician-days a week per station, service interval h)")

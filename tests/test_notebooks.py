@@ -23,10 +23,10 @@ import nbformat
 import pandas as pd
 import psycopg
 import pytest
+from conftest import ADMIN_URL, url_for
 from nbclient import NotebookClient
 
 from features.analysis import time_to_failure
-from conftest import ADMIN_URL, url_for
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
