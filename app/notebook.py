@@ -17,7 +17,6 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import click
-import psycopg
 
 from fleetcare.clikit import settings_of
 from fleetcare.errors import FleetcareError
@@ -47,15 +46,11 @@ def database_url() -> str:
     data folder, started for this kernel's lifetime); refuses a database with no fleet."""
     global _url
     if _url is None:
+        from features.analysis import fleet_size
         from fleetcare.runtime import services
 
-        svc = _open.enter_context(services(_settings(), migrate=False))
-        url = svc.db
-        with psycopg.connect(url) as conn:
-            has = conn.execute("SELECT to_regclass('machines') IS NOT NULL").fetchone()
-            machines = conn.execute("SELECT count(*) FROM machines").fetchone() if (
-                has and has[0]) else None
-        if not machines or not machines[0]:
+        url = _open.enter_context(services(_settings(), migrate=False)).db
+        if not fleet_size(url):
             raise FleetcareError(
                 "the database holds no fleet: run `fleetcare demo` first (or set "
                 "FLEETCARE_DATABASE_URL to a database that has one)")

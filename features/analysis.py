@@ -50,6 +50,17 @@ def fleet(conn_or_url: ConnOrUrl) -> pd.DataFrame:
     return _frame(conn_or_url, "fleet", dates=("delivery_date", "warranty_end"))
 
 
+def fleet_size(conn_or_url: ConnOrUrl) -> int:
+    """How many machines the database knows (0 also when it has no schema yet)."""
+    with _conn(conn_or_url) as conn:
+        try:
+            row = conn.execute(queries.get(_FILE, "fleet_size")).fetchone()
+        except psycopg.errors.UndefinedTable:
+            conn.rollback()
+            return 0
+    return int(row[0]) if row else 0
+
+
 def region_peaks(conn_or_url: ConnOrUrl) -> pd.DataFrame:
     """Each region's peak seasons (recurring month-day ranges)."""
     return _frame(conn_or_url, "region_peaks")

@@ -26,7 +26,7 @@ import pytest
 from conftest import ADMIN_URL, url_for
 from nbclient import NotebookClient
 
-from features.analysis import time_to_failure
+from features.analysis import fleet_size, time_to_failure
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -161,3 +161,16 @@ def test_time_to_failure_censors_and_truncates() -> None:
     assert service.loc["A", ["duration", "observed"]].tolist() == [213, False]
     with pytest.raises(ValueError, match="since"):
         time_to_failure(events, fleet, gateways, since="repair")
+
+
+def test_a_database_without_a_fleet_is_refused_with_what_to_do(
+        empty_db_url: str, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import app.notebook as notebook
+    from fleetcare.errors import FleetcareError
+
+    assert fleet_size(empty_db_url) == 0 and fleet_size(db_url) == 0
+    for url in (empty_db_url, db_url):   # no schema at all; migrated but empty
+        monkeypatch.setattr(notebook, "_url", None)
+        monkeypatch.setenv("FLEETCARE_DATABASE_URL", url)
+        with pytest.raises(FleetcareError, match="run `fleetcare demo` first"):
+            notebook.database_url()

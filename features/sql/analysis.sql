@@ -11,6 +11,10 @@ FROM machines m
 JOIN regions r USING (region_id)
 ORDER BY m.machine_id;
 
+-- name: fleet_size
+-- How many machines the database knows.
+SELECT count(*) FROM machines;
+
 -- name: region_peaks
 -- Each region's peak seasons as recurring month-day ranges.
 SELECT region_id, name, start_month, start_day, end_month, end_day
