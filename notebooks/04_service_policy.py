@@ -21,8 +21,7 @@
 #
 # The backtest simulates its own fleet (a warm-up history, then the season), on the
 # server of the settings' database, in databases it drops at the end (so it needs a role
-# that may create databases: not the read-only `fleetcare_analyst` that notebooks 01-03
-# are content with). The defaults below
+# that may create databases; notebooks 01-03 only read). The defaults below
 # are tiny so the notebook runs in a few minutes; change the knobs and rerun the cells
 # below them. `fleetcare backtest --help` explains each; the full comparison is
 # `fleetcare backtest` (1,000 machines x 26 weeks x 3 seeds).
