@@ -213,7 +213,8 @@ def test_image_carries_every_package() -> None:
     assert set(packages) <= copied, f"Dockerfile does not COPY {sorted(set(packages) - copied)}"
     # Pinned to a patch release: a rebuild gets the same Python.
     assert re.search(r"^FROM python:3\.11\.\d+-slim-\w+$", text, flags=re.MULTILINE)
-    assert "uv sync --frozen --no-dev" in text
+    # No dev tools and no Jupyter in the services' image: only the project's dependencies.
+    assert "uv sync --frozen --no-default-groups" in text and "--no-dev" not in text
 
 
 def test_timescaledb_image_matches_the_version_tests_run_on(compose: dict[str, Any]) -> None:
