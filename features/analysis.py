@@ -14,12 +14,11 @@ from typing import Any
 import pandas as pd
 import psycopg
 
-from features import queries
 from features.days import FLEET_TZ_NAME
-from fleetcare import db
+from fleetcare import db, queries
 
 ConnOrUrl = psycopg.Connection | str
-_FILE = "analysis.sql"
+_Q = queries.load("features", "analysis.sql")
 # How far before a breakdown a fault code still counts as its forewarning.
 CODE_WINDOW_D = 60
 
@@ -36,7 +35,7 @@ def _conn(conn_or_url: ConnOrUrl) -> Iterator[psycopg.Connection]:
 def _frame(conn_or_url: ConnOrUrl, name: str, params: Mapping[str, Any] | None = None,
            dates: tuple[str, ...] = ()) -> pd.DataFrame:
     with _conn(conn_or_url) as conn, conn.cursor() as cur:
-        cur.execute(queries.get(_FILE, name), {"tz": FLEET_TZ_NAME, **(params or {})})
+        cur.execute(_Q[name], {"tz": FLEET_TZ_NAME, **(params or {})})
         assert cur.description is not None
         frame = pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
     for col in dates:
@@ -54,7 +53,7 @@ def fleet_size(conn_or_url: ConnOrUrl) -> int:
     """How many machines the database knows (0 also when it has no schema yet)."""
     with _conn(conn_or_url) as conn:
         try:
-            row = conn.execute(queries.get(_FILE, "fleet_size")).fetchone()
+            row = conn.execute(_Q.fleet_size).fetchone()
         except psycopg.errors.UndefinedTable:
             conn.rollback()
             return 0

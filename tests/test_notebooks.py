@@ -23,8 +23,9 @@ import nbformat
 import pandas as pd
 import psycopg
 import pytest
-from conftest import ADMIN_URL, url_for
+from conftest import ADMIN, ADMIN_URL, url_for
 from nbclient import NotebookClient
+from psycopg import sql
 
 from features.analysis import fleet_size, time_to_failure
 
@@ -61,7 +62,7 @@ def demo_url() -> Iterator[str]:
         yield url_for(name)
     finally:
         with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(ADMIN.drop_database.format(name=sql.Identifier(name)))
         shutil.rmtree(base, ignore_errors=True)
 
 
