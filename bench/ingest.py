@@ -153,6 +153,20 @@ def _session(url: str, client_id: str, subscription: str) -> None:
         prepare_session(url, client_id)
 
 
+def _consume(host: str, port: int, client_id: str, on_message: Any, done: threading.Event,
+             timeout: float) -> None:
+    """Bare paho on the persistent session until `done` is set or `timeout` passes."""
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
+                         clean_session=False, protocol=mqtt.MQTTv311)
+    client.on_connect = lambda c, *_: c.subscribe("fleet/v1/+/+", qos=1)
+    client.on_message = on_message
+    client.connect(host, port, keepalive=60)
+    client.loop_start()
+    done.wait(timeout)
+    client.disconnect()
+    client.loop_stop()
+
+
 def _receive_only(url: str, client_id: str, expected: int, timeout: float) -> dict[str, Any]:
     """(d) bare paho, QoS 1, persistent session, paho's own ack on receipt."""
     host, port = mqtt_host_port(url)
@@ -168,15 +182,7 @@ def _receive_only(url: str, client_id: str, expected: int, timeout: float) -> di
         if state["n"] >= expected:
             done.set()
 
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
-                         clean_session=False, protocol=mqtt.MQTTv311)
-    client.on_connect = lambda c, *_: c.subscribe("fleet/v1/+/+", qos=1)
-    client.on_message = on_message
-    client.connect(host, port, keepalive=60)
-    client.loop_start()
-    done.wait(timeout)
-    client.disconnect()
-    client.loop_stop()
+    _consume(host, port, client_id, on_message, done, timeout)
     return {"messages": state["n"], "seconds": max(state["last"] - state["first"], 1e-9)}
 
 
@@ -210,15 +216,7 @@ def _naive(url: str, database_url: str, client_id: str, limit: int,
         if state["n"] >= limit:
             done.set()
 
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
-                         clean_session=False, protocol=mqtt.MQTTv311)
-    client.on_connect = lambda c, *_: c.subscribe("fleet/v1/+/+", qos=1)
-    client.on_message = on_message
-    client.connect(host, port, keepalive=60)
-    client.loop_start()
-    done.wait(timeout)
-    client.disconnect()
-    client.loop_stop()
+    _consume(host, port, client_id, on_message, done, timeout)
     conn.close()
     return {"messages": state["n"], "rows": state["rows"],
             "seconds": max(state["last"] - state["first"], 1e-9)}
